@@ -1,0 +1,338 @@
+//! GraphQL over HTTP, as the GraphQL-over-HTTP draft says: request decoding (POST JSON, GET
+//! for queries), media-type negotiation and status codes. The stock integration executes any
+//! content type and answers rejections with debug text, so this layer is the gateway's own.
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{ServerError, Variables};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use crate::auth;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+const APPLICATION_JSON: &str = "application/json; charset=utf-8";
+
+/// The media type of the answer, which also decides status codes for request errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Media::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+            Media::Json => APPLICATION_JSON,
+        })
+    }
+
+    /// `None` when the client accepts neither type (406). No Accept header means
+    /// `application/json`, for clients written before the draft; so does a bare wildcard.
+    pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
+        let mut seen = false;
+        let (mut gql, mut json, mut wildcard) = (0.0f32, 0.0f32, 0.0f32);
+        for value in headers.get_all(header::ACCEPT) {
+            let Ok(value) = value.to_str() else { continue };
+            for item in value.split(',') {
+                let mut parts = item.split(';');
+                let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+                if media.is_empty() {
+                    continue;
+                }
+                seen = true;
+                let q = parts
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                match media.as_str() {
+                    "application/graphql-response+json" => gql = gql.max(q),
+                    "application/json" => json = json.max(q),
+                    "*/*" | "application/*" => wildcard = wildcard.max(q),
+                    _ => {}
+                }
+            }
+        }
+        if !seen {
+            return Some(Media::Json);
+        }
+        if gql > 0.0 && gql >= json {
+            Some(Media::GraphqlResponseJson)
+        } else if json > 0.0 || wildcard > 0.0 {
+            Some(Media::Json)
+        } else {
+            None
+        }
+    }
+}
+
+/// A refusal of the HTTP request itself: nothing was executed.
+struct Rejection {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    allow: Option<&'static str>,
+}
+
+impl Rejection {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), allow: None }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    fn into_response(self, media: Media) -> Response {
+        let mut error = ServerError::new(self.message, None);
+        error.extensions = Some(code_extension(self.code));
+        let mut response = body_response(self.status, media, None, &[error]);
+        if let Some(allow) = self.allow {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+fn code_extension(code: &str) -> async_graphql::ErrorExtensionValues {
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    ext
+}
+
+#[derive(Serialize)]
+struct Payload<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+}
+
+fn body_response(status: StatusCode, media: Media, data: Option<&async_graphql::Value>, errors: &[ServerError]) -> Response {
+    let bytes = match serde_json::to_vec(&Payload { data, errors }) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let _ = AppError::internal(format!("serialising a GraphQL response: {err}"));
+            br#"{"errors":[{"message":"Internal server error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_vec()
+        }
+    };
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+/// The parameters of one GraphQL request, from a JSON body or a query string.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Variables,
+}
+
+fn params_from_json(body: &[u8]) -> Result<Params, Rejection> {
+    let value: Json = serde_json::from_slice(body)
+        .map_err(|e| Rejection::bad_request(format!("The request body is not valid JSON: {e}.")))?;
+    match value {
+        Json::Object(map) => params_from_map(map),
+        Json::Array(_) => Err(Rejection::bad_request("Batched requests (a JSON array) are not supported: send one operation per request.")),
+        _ => Err(Rejection::bad_request("The request body must be a JSON object with a \"query\" string.")),
+    }
+}
+
+fn params_from_map(map: Map<String, Json>) -> Result<Params, Rejection> {
+    let mut query = None;
+    let mut operation_name = None;
+    let mut variables = Variables::default();
+    for (key, value) in map {
+        match (key.as_str(), value) {
+            ("query", Json::String(q)) => query = Some(q),
+            ("query", _) => return Err(Rejection::bad_request("\"query\" must be a string.")),
+            ("operationName", Json::String(name)) => operation_name = Some(name),
+            ("operationName", Json::Null) => {}
+            ("operationName", _) => return Err(Rejection::bad_request("\"operationName\" must be a string or null.")),
+            ("variables", Json::Object(vars)) => variables = Variables::from_json(Json::Object(vars)),
+            ("variables", Json::Null) => {}
+            ("variables", _) => return Err(Rejection::bad_request("\"variables\" must be an object or null.")),
+            ("extensions", Json::Object(_) | Json::Null) => {}
+            ("extensions", _) => return Err(Rejection::bad_request("\"extensions\" must be an object or null.")),
+            _ => {}
+        }
+    }
+    let query = query.ok_or_else(|| Rejection::bad_request("The request has no \"query\" string."))?;
+    Ok(Params { query, operation_name, variables })
+}
+
+fn params_from_query_string(raw: Option<&str>) -> Result<Params, Rejection> {
+    let mut map = Map::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let value = match key.as_ref() {
+            "variables" | "extensions" if !value.is_empty() => serde_json::from_str(&value)
+                .map_err(|e| Rejection::bad_request(format!("The \"{key}\" parameter is not valid JSON: {e}.")))?,
+            "variables" | "extensions" => Json::Null,
+            _ => Json::String(value.into_owned()),
+        };
+        if map.insert(key.into_owned(), value).is_some() {
+            return Err(Rejection::bad_request("A query-string parameter is given more than once."));
+        }
+    }
+    params_from_map(map)
+}
+
+/// POST bodies must be JSON (`application/json`, UTF-8). Anything a browser could send
+/// without a preflight is refused here, which also closes the CSRF door.
+fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
+    let unsupported = |what: &str| {
+        Rejection::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("{what}: POST a JSON body with Content-Type: application/json."),
+        )
+    };
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err(unsupported("The request has no Content-Type"));
+    };
+    let value = value.to_str().map_err(|_| unsupported("The Content-Type is not readable"))?;
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return Err(unsupported(&format!("Content-Type {media:?} is not supported")));
+    }
+    for param in parts {
+        if let Some((name, charset)) = param.split_once('=') {
+            if name.trim().eq_ignore_ascii_case("charset")
+                && !charset.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            {
+                return Err(unsupported("Only the utf-8 charset is supported"));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
+    let media = Media::negotiate(request.headers());
+    let answer_media = media.unwrap_or(Media::Json);
+    match handle(&state, media, request).await {
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response(answer_media),
+    }
+}
+
+async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Result<Response, Rejection> {
+    let (parts, body) = request.into_parts();
+    let is_get = match parts.method {
+        Method::GET => true,
+        Method::POST => false,
+        _ => {
+            let mut rejection = Rejection::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Use POST, or GET for queries.");
+            rejection.allow = Some("GET, POST");
+            return Err(rejection);
+        }
+    };
+    let Some(media) = media else {
+        return Err(Rejection::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "Accept application/graphql-response+json or application/json.",
+        ));
+    };
+    let params = if is_get {
+        params_from_query_string(parts.uri.query())?
+    } else {
+        check_content_type(&parts.headers)?;
+        let bytes = axum::body::to_bytes(body, state.limits.body_bytes).await.map_err(|_| {
+            Rejection::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("The request body is larger than {} bytes.", state.limits.body_bytes),
+            )
+        })?;
+        params_from_json(&bytes)?
+    };
+
+    state.limits.check_tokens(&params.query).map_err(|message| {
+        Rejection::new(request_error_status(media), "GRAPHQL_VALIDATION_FAILED", message)
+    })?;
+    let mut gql_request = async_graphql::Request::new(params.query).variables(params.variables);
+    if let Some(name) = params.operation_name {
+        gql_request = gql_request.operation_name(name);
+    }
+    let operation_name = gql_request.operation_name.clone();
+    let document = match gql_request.parsed_query() {
+        Ok(document) => document,
+        Err(mut error) => {
+            error.extensions = Some(code_extension("GRAPHQL_PARSE_FAILED"));
+            return Ok(request_error(media, vec![error]));
+        }
+    };
+    if is_get && !is_query(&document.operations, operation_name.as_deref()) {
+        let mut rejection = Rejection::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Only queries may be sent with GET; use POST.",
+        );
+        rejection.allow = Some("POST");
+        return Err(rejection);
+    }
+    state.limits.check_document(document).map_err(|message| {
+        Rejection::new(request_error_status(media), "GRAPHQL_VALIDATION_FAILED", message)
+    })?;
+
+    let caller = match auth::authenticate(&parts.headers, &state.verifier, &state.store).await {
+        Ok(caller) => caller,
+        Err(err) => {
+            let mut error = ServerError::new(err.graphql_message(), None);
+            error.extensions = Some(code_extension(err.graphql_code()));
+            let mut response = body_response(StatusCode::UNAUTHORIZED, media, None, &[error]);
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return Ok(response);
+        }
+    };
+
+    let response = state.schema.execute(gql_request.data(caller)).await;
+    if response.data == async_graphql::Value::Null && !response.errors.is_empty() {
+        // Nothing executed: the document failed validation (or named no operation).
+        let mut errors = response.errors;
+        for error in &mut errors {
+            error.extensions.get_or_insert_with(|| code_extension("GRAPHQL_VALIDATION_FAILED"));
+        }
+        return Ok(request_error(media, errors));
+    }
+    Ok(body_response(StatusCode::OK, media, Some(&response.data), &response.errors))
+}
+
+/// With `application/json` a GraphQL request error is still a 200 (legacy clients read the
+/// body); with `application/graphql-response+json` it is a 400.
+fn request_error_status(media: Media) -> StatusCode {
+    match media {
+        Media::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        Media::Json => StatusCode::OK,
+    }
+}
+
+fn request_error(media: Media, errors: Vec<ServerError>) -> Response {
+    body_response(request_error_status(media), media, None, &errors)
+}
+
+/// Whether the operation to run is a query. An unknown operation name is left for
+/// validation to report.
+fn is_query(operations: &DocumentOperations, name: Option<&str>) -> bool {
+    let ty = match (operations, name) {
+        (DocumentOperations::Single(op), _) => op.node.ty,
+        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+            Some(op) => op.node.ty,
+            None => return true,
+        },
+        (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
+            Some(op) if ops.len() == 1 => op.node.ty,
+            _ => return true,
+        },
+    };
+    ty == OperationType::Query
+}
