@@ -58,38 +58,48 @@ async fn serve(settings: &SettingsArgs) -> ExitCode {
     }
 }
 
-/// First-run help: where GraphiQL is, and tokens and curl lines for the demo users.
+/// First-run help: where GraphiQL is, and tokens and curl lines for the demo users. Written
+/// with errors ignored: a closed stdout must not stop the server.
 fn print_welcome(app: &Application, settings: &SettingsArgs) {
+    use std::io::Write;
+    let text = welcome(app, settings);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn welcome(app: &Application, settings: &SettingsArgs) -> String {
+    use std::fmt::Write;
+    let mut text = String::new();
     let base = format!("http://{}", app.local_addr());
-    println!("sessions-gateway is listening on {base}");
+    let _ = writeln!(text, "sessions-gateway is listening on {base}");
     if settings.graphiql {
-        println!("GraphiQL: {base}/graphiql");
+        let _ = writeln!(text, "GraphiQL: {base}/graphiql");
     }
-    let (Some(issuer), true) = (&app.keys_issuer, app.demo_loaded) else { return };
+    let (Some(issuer), true) = (&app.keys_issuer, app.demo_loaded) else { return text };
     let ttl = std::time::Duration::from_secs(12 * 3600);
     let mint = |sub: &str, role: &str| issuer.mint(sub, &[role.to_owned()], ttl);
     let (Ok(student), Ok(staff)) = (mint(demo::STUDENT_ID, "Student"), mint(demo::STAFF_ID, "StaffMember")) else {
-        return;
+        return text;
     };
-    println!();
-    println!("Demo tokens (valid 12 hours):");
-    println!("  student {} ({}):", demo::STUDENT_LOGIN, demo::STUDENT_ID);
-    println!("STUDENT_TOKEN={student}");
-    println!("  staff member {} ({}), assigned to the student's center:", demo::STAFF_LOGIN, demo::STAFF_ID);
-    println!("STAFF_TOKEN={staff}");
-    println!();
-    println!("Try:");
-    println!("curl -s -H \"Authorization: Bearer {student}\" {base}/users/me/sessions");
-    println!("curl -s -H \"Authorization: Bearer {staff}\" {base}/users/{}/sessions", demo::STUDENT_LOGIN);
-    println!(
+    let _ = writeln!(text, "\nDemo tokens (valid 12 hours):");
+    let _ = writeln!(text, "  student {} ({}):", demo::STUDENT_LOGIN, demo::STUDENT_ID);
+    let _ = writeln!(text, "STUDENT_TOKEN={student}");
+    let _ = writeln!(text, "  staff member {} ({}), assigned to the student's center:", demo::STAFF_LOGIN, demo::STAFF_ID);
+    let _ = writeln!(text, "STAFF_TOKEN={staff}");
+    if let Some(file) = &app.dev_secret_file {
+        let _ = writeln!(text, "  (signed with the development secret in {}; set GATEWAY_JWT_SECRET in production)", file.display());
+    }
+    let _ = writeln!(text, "\nTry:");
+    let _ = writeln!(text, "curl -s -H \"Authorization: Bearer {student}\" {base}/users/me/sessions");
+    let _ = writeln!(text, "curl -s -H \"Authorization: Bearer {staff}\" {base}/users/{}/sessions", demo::STUDENT_LOGIN);
+    let _ = writeln!(
+        text,
         "curl -s -H \"Authorization: Bearer {student}\" -H 'Content-Type: application/json' -d '{{\"query\":\"{{ userSessions(userIdentifier: \\\"me\\\") {{ name startDateTime meetingUrl }} }}\"}}' {base}/graphql"
     );
     if settings.graphiql {
-        println!("GraphiQL as the student: {base}/graphiql?token={student}");
+        let _ = writeln!(text, "GraphiQL as the student: {base}/graphiql?token={student}");
     }
-    if let Some(file) = &app.dev_secret_file {
-        println!("(signed with the development secret in {}; set GATEWAY_JWT_SECRET in production)", file.display());
-    }
+    text
 }
 
 async fn open_store(settings: &SettingsArgs) -> Result<Store, String> {

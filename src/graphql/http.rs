@@ -2,8 +2,8 @@
 //! for queries), media-type negotiation and status codes. The stock integration executes any
 //! content type and answers rejections with debug text, so this layer is the gateway's own.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{ServerError, Variables};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{Name, ServerError, Variables};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -283,6 +283,7 @@ async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Res
     state.limits.check_document(document).map_err(|message| {
         Rejection::new(request_error_status(media), "GRAPHQL_VALIDATION_FAILED", message)
     })?;
+    let root_keys = root_response_keys(document, operation_name.as_deref());
 
     let caller = match auth::authenticate(&parts.headers, &state.verifier, &state.store).await {
         Ok(caller) => caller,
@@ -295,7 +296,7 @@ async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Res
         }
     };
 
-    let response = state.schema.execute(gql_request.data(caller)).await;
+    let mut response = state.schema.execute(gql_request.data(caller)).await;
     if response.data == async_graphql::Value::Null && !response.errors.is_empty() {
         // Nothing executed: the document failed validation (or named no operation).
         let mut errors = response.errors;
@@ -304,7 +305,59 @@ async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Res
         }
         return Ok(request_error(media, errors));
     }
+    if let async_graphql::Value::Object(fields) = &mut response.data {
+        order_like_document(fields, &root_keys);
+    }
     Ok(body_response(StatusCode::OK, media, Some(&response.data), &response.errors))
+}
+
+/// The response keys of the operation's root selection, in document order (fragments
+/// flattened). Root fields run concurrently and finish in any order, but the specification
+/// orders the response as the document.
+fn root_response_keys(document: &ExecutableDocument, operation_name: Option<&str>) -> Vec<Name> {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+            Some(op) => op,
+            None => return Vec::new(),
+        },
+        (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
+            Some(op) => op,
+            None => return Vec::new(),
+        },
+    };
+    let mut keys = Vec::new();
+    collect_keys(document, &operation.node.selection_set.node, &mut keys, 0);
+    keys
+}
+
+fn collect_keys(document: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<Name>, depth: usize) {
+    if depth > 32 {
+        return; // fragment cycles are a validation error; don't follow them here
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                let key = field.node.response_key().node.clone();
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            Selection::InlineFragment(fragment) => collect_keys(document, &fragment.node.selection_set.node, keys, depth + 1),
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    collect_keys(document, &fragment.node.selection_set.node, keys, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+fn order_like_document(fields: &mut async_graphql::indexmap::IndexMap<Name, async_graphql::Value>, keys: &[Name]) {
+    if fields.len() < 2 {
+        return;
+    }
+    fields.sort_by_cached_key(|key, _| keys.iter().position(|k| k == key).unwrap_or(usize::MAX));
 }
 
 /// With `application/json` a GraphQL request error is still a 200 (legacy clients read the

@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn counts_graphql_tokens() {
         assert_eq!(count_tokens("{ a }", 100), 3);
-        assert_eq!(count_tokens("query Q($x: Int = -1.5e3) { f(a: \"s, t\") @d ...F }", 100), 21);
+        assert_eq!(count_tokens("query Q($x: Int = -1.5e3) { f(a: \"s, t\") @d ...F }", 100), 22);
         assert_eq!(count_tokens("# only a comment\n,,,", 100), 0);
         assert_eq!(count_tokens("\"\"\"block \\\"\"\" string\"\"\" x", 100), 2);
         assert_eq!(count_tokens(&"a ".repeat(1000), 10), 10);

@@ -14,6 +14,8 @@ impl UserIdentifierArg {
     }
 }
 
+/// A user: a GUID (32 digits, or hyphenated, either also inside {} or ()), "me" for the
+/// caller, or a login (case-insensitive).
 #[Scalar(name = "UserIdentifier")]
 impl ScalarType for UserIdentifierArg {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -40,6 +42,7 @@ impl ScalarType for UserIdentifierArg {
 /// A GUID, written lowercase and hyphenated.
 pub struct Guid(pub uuid::Uuid);
 
+/// A GUID, written lowercase and hyphenated.
 #[Scalar(name = "UUID")]
 impl ScalarType for Guid {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -59,6 +62,7 @@ impl ScalarType for Guid {
 /// An instant, RFC 3339 in UTC (`Z`), to the microsecond.
 pub struct DateTime(pub Instant);
 
+/// An instant in RFC 3339, in UTC, to the microsecond.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -78,6 +82,7 @@ impl ScalarType for DateTime {
 /// A 64-bit integer, written as a JSON number.
 pub struct Long(pub i64);
 
+/// A 64-bit integer, written as a JSON number.
 #[Scalar(name = "Long")]
 impl ScalarType for Long {
     fn parse(value: Value) -> InputValueResult<Self> {

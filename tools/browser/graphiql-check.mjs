@@ -180,6 +180,9 @@ async function run() {
     throw new Error(`query editor holds ${JSON.stringify(typed)} after typing, not ${JSON.stringify(QUERY)}`);
   }
   log(`typed query: ${QUERY}`);
+  // GraphiQL re-reads the operation name from the editor after a short debounce; a person
+  // pauses before clicking run, and so do we, or the old operation name is sent.
+  await page.waitForTimeout(1000);
 
   try {
     await page.locator(SEL.runButton).first().click({ timeout: remaining() });

@@ -1,0 +1,14 @@
+//! The integration suite: every test goes through real HTTP on a database made by the real
+//! migrations (SQLite always; PostgreSQL when `TEST_POSTGRES_URL` is set).
+
+mod helpers;
+
+mod auth_tokens;
+mod cases;
+mod first_run;
+mod graphql_api;
+mod import;
+mod policy_table;
+mod rest_api;
+mod schema_drift;
+mod browser;
