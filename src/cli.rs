@@ -12,14 +12,25 @@ use crate::{db, demo, graphql};
 /// Help and version go to stdout as usual; a bad value is one line naming the variable.
 pub fn report_parse_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
     let rendered = err.render().to_string();
-    let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("error: invalid arguments");
     eprintln!("{first}");
-    if !matches!(err.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+    if !matches!(
+        err.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
         eprintln!("Run with --help for usage.");
     }
     ExitCode::from(2)
@@ -75,29 +86,58 @@ fn welcome(app: &Application, settings: &SettingsArgs) -> String {
     if settings.graphiql {
         let _ = writeln!(text, "GraphiQL: {base}/graphiql");
     }
-    let (Some(issuer), true) = (&app.keys_issuer, app.demo_loaded) else { return text };
+    let (Some(issuer), true) = (&app.keys_issuer, app.demo_loaded) else {
+        return text;
+    };
     let ttl = std::time::Duration::from_secs(12 * 3600);
     let mint = |sub: &str, role: &str| issuer.mint(sub, &[role.to_owned()], ttl);
-    let (Ok(student), Ok(staff)) = (mint(demo::STUDENT_ID, "Student"), mint(demo::STAFF_ID, "StaffMember")) else {
+    let (Ok(student), Ok(staff)) = (
+        mint(demo::STUDENT_ID, "Student"),
+        mint(demo::STAFF_ID, "StaffMember"),
+    ) else {
         return text;
     };
     let _ = writeln!(text, "\nDemo tokens (valid 12 hours):");
-    let _ = writeln!(text, "  student {} ({}):", demo::STUDENT_LOGIN, demo::STUDENT_ID);
+    let _ = writeln!(
+        text,
+        "  student {} ({}):",
+        demo::STUDENT_LOGIN,
+        demo::STUDENT_ID
+    );
     let _ = writeln!(text, "STUDENT_TOKEN={student}");
-    let _ = writeln!(text, "  staff member {} ({}), assigned to the student's center:", demo::STAFF_LOGIN, demo::STAFF_ID);
+    let _ = writeln!(
+        text,
+        "  staff member {} ({}), assigned to the student's center:",
+        demo::STAFF_LOGIN,
+        demo::STAFF_ID
+    );
     let _ = writeln!(text, "STAFF_TOKEN={staff}");
     if let Some(file) = &app.dev_secret_file {
-        let _ = writeln!(text, "  (signed with the development secret in {}; set GATEWAY_JWT_SECRET in production)", file.display());
+        let _ = writeln!(
+            text,
+            "  (signed with the development secret in {}; set GATEWAY_JWT_SECRET in production)",
+            file.display()
+        );
     }
     let _ = writeln!(text, "\nTry:");
-    let _ = writeln!(text, "curl -s -H \"Authorization: Bearer {student}\" {base}/users/me/sessions");
-    let _ = writeln!(text, "curl -s -H \"Authorization: Bearer {staff}\" {base}/users/{}/sessions", demo::STUDENT_LOGIN);
+    let _ = writeln!(
+        text,
+        "curl -s -H \"Authorization: Bearer {student}\" {base}/users/me/sessions"
+    );
+    let _ = writeln!(
+        text,
+        "curl -s -H \"Authorization: Bearer {staff}\" {base}/users/{}/sessions",
+        demo::STUDENT_LOGIN
+    );
     let _ = writeln!(
         text,
         "curl -s -H \"Authorization: Bearer {student}\" -H 'Content-Type: application/json' -d '{{\"query\":\"{{ userSessions(userIdentifier: \\\"me\\\") {{ name startDateTime meetingUrl }} }}\"}}' {base}/graphql"
     );
     if settings.graphiql {
-        let _ = writeln!(text, "GraphiQL as the student: {base}/graphiql?token={student}");
+        let _ = writeln!(
+            text,
+            "GraphiQL as the student: {base}/graphiql?token={student}"
+        );
     }
     text
 }
@@ -151,7 +191,12 @@ async fn import(settings: &SettingsArgs, file: &std::path::Path) -> ExitCode {
     }
 }
 
-fn token(settings: &SettingsArgs, sub: &str, roles: &[String], ttl: std::time::Duration) -> ExitCode {
+fn token(
+    settings: &SettingsArgs,
+    sub: &str,
+    roles: &[String],
+    ttl: std::time::Duration,
+) -> ExitCode {
     if let Err(err) = settings.validate() {
         return fail(err);
     }

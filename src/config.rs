@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use jsonwebtoken::Algorithm;
 
 #[derive(Debug, Parser)]
-#[command(name = "sessions-gateway", version, about = "GraphQL gateway and legacy Web API shim for teacher sessions")]
+#[command(
+    name = "sessions-gateway",
+    version,
+    about = "GraphQL gateway and legacy Web API shim for teacher sessions"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -47,25 +51,58 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
     /// sqlite://… or postgres://…
-    #[arg(long, global = true, env = "DATABASE_URL", value_name = "DATABASE_URL", default_value = "sqlite://sessions-gateway.db?mode=rwc")]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        default_value = "sqlite://sessions-gateway.db?mode=rwc"
+    )]
     pub database_url: String,
     /// Address to bind.
-    #[arg(long, global = true, env = "GATEWAY_LISTEN", value_name = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEWAY_LISTEN",
+        value_name = "GATEWAY_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: SocketAddr,
     /// HS256 shared secret (at least 32 bytes).
-    #[arg(long, global = true, env = "GATEWAY_JWT_SECRET", value_name = "GATEWAY_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEWAY_JWT_SECRET",
+        value_name = "GATEWAY_JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
     /// PEM public key file; replaces the secret. Needs GATEWAY_JWT_ALGORITHM.
-    #[arg(long, global = true, env = "GATEWAY_JWT_PUBLIC_KEY", value_name = "GATEWAY_JWT_PUBLIC_KEY")]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEWAY_JWT_PUBLIC_KEY",
+        value_name = "GATEWAY_JWT_PUBLIC_KEY"
+    )]
     pub jwt_public_key: Option<PathBuf>,
     /// RS256, RS384, RS512, PS256, ES256, ES384 or EdDSA.
     #[arg(long, global = true, env = "GATEWAY_JWT_ALGORITHM", value_name = "GATEWAY_JWT_ALGORITHM", value_parser = parse_algorithm)]
     pub jwt_algorithm: Option<Algorithm>,
     /// Required `iss` claim.
-    #[arg(long, global = true, env = "GATEWAY_JWT_ISSUER", value_name = "GATEWAY_JWT_ISSUER")]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEWAY_JWT_ISSUER",
+        value_name = "GATEWAY_JWT_ISSUER"
+    )]
     pub jwt_issuer: Option<String>,
     /// Required `aud` claim.
-    #[arg(long, global = true, env = "GATEWAY_JWT_AUDIENCE", value_name = "GATEWAY_JWT_AUDIENCE")]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEWAY_JWT_AUDIENCE",
+        value_name = "GATEWAY_JWT_AUDIENCE"
+    )]
     pub jwt_audience: Option<String>,
     /// Clock-skew allowance for exp and nbf, in seconds.
     #[arg(long, global = true, env = "GATEWAY_JWT_LEEWAY_SECS", value_name = "GATEWAY_JWT_LEEWAY_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
@@ -140,14 +177,23 @@ fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a duration like 90s, 30m, 12h or 7d"))?;
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 90s, 30m, 12h or 7d"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        _ => return Err(format!("{text:?} is not a duration like 90s, 30m, 12h or 7d")),
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration like 90s, 30m, 12h or 7d"
+            ))
+        }
     };
     if secs == 0 {
         return Err("the duration must be positive".into());
@@ -165,7 +211,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(variable: &'static str, message: impl Into<String>) -> Self {
-        Self { variable, message: message.into() }
+        Self {
+            variable,
+            message: message.into(),
+        }
     }
 }
 
@@ -183,7 +232,10 @@ impl SettingsArgs {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(ConfigError::new("DATABASE_URL", "must start with sqlite: or postgres://"))
+            Err(ConfigError::new(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ))
         }
     }
 
@@ -197,19 +249,38 @@ impl SettingsArgs {
             ));
         }
         match (&self.jwt_public_key, self.jwt_algorithm) {
-            (Some(_), None) => return Err(ConfigError::new("GATEWAY_JWT_ALGORITHM", "is required with GATEWAY_JWT_PUBLIC_KEY")),
-            (None, Some(_)) => return Err(ConfigError::new("GATEWAY_JWT_PUBLIC_KEY", "is required with GATEWAY_JWT_ALGORITHM")),
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "GATEWAY_JWT_ALGORITHM",
+                    "is required with GATEWAY_JWT_PUBLIC_KEY",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "GATEWAY_JWT_PUBLIC_KEY",
+                    "is required with GATEWAY_JWT_ALGORITHM",
+                ))
+            }
             (Some(_), Some(_)) if self.jwt_secret.is_some() => {
-                return Err(ConfigError::new("GATEWAY_JWT_SECRET", "set either a secret or a public key, not both"))
+                return Err(ConfigError::new(
+                    "GATEWAY_JWT_SECRET",
+                    "set either a secret or a public key, not both",
+                ))
             }
             _ => {}
         }
         if let Some(secret) = &self.jwt_secret {
             if secret.len() < 32 {
-                return Err(ConfigError::new("GATEWAY_JWT_SECRET", "must be at least 32 bytes long"));
+                return Err(ConfigError::new(
+                    "GATEWAY_JWT_SECRET",
+                    "must be at least 32 bytes long",
+                ));
             }
         }
-        for (variable, value) in [("GATEWAY_JWT_ISSUER", &self.jwt_issuer), ("GATEWAY_JWT_AUDIENCE", &self.jwt_audience)] {
+        for (variable, value) in [
+            ("GATEWAY_JWT_ISSUER", &self.jwt_issuer),
+            ("GATEWAY_JWT_AUDIENCE", &self.jwt_audience),
+        ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(ConfigError::new(variable, "must not be empty when set"));
             }

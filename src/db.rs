@@ -33,14 +33,20 @@ pub async fn connect(settings: &SettingsArgs) -> Result<DatabaseConnection, DbEr
     match settings.backend()? {
         Backend::Sqlite => {
             let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| ConfigError::new("DATABASE_URL", format!("not a usable SQLite URL ({e})")))?
+                .map_err(|e| {
+                    ConfigError::new("DATABASE_URL", format!("not a usable SQLite URL ({e})"))
+                })?
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             // An in-memory database lives in one connection.
-            let max = if in_memory { 1 } else { settings.db_max_connections.unwrap_or(4) };
+            let max = if in_memory {
+                1
+            } else {
+                settings.db_max_connections.unwrap_or(4)
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
                 .min_connections(if in_memory { 1 } else { 0 })
@@ -54,10 +60,15 @@ pub async fn connect(settings: &SettingsArgs) -> Result<DatabaseConnection, DbEr
         }
         Backend::Postgres => {
             let mut options = PgConnectOptions::from_str(url)
-                .map_err(|e| ConfigError::new("DATABASE_URL", format!("not a usable PostgreSQL URL ({e})")))?
+                .map_err(|e| {
+                    ConfigError::new("DATABASE_URL", format!("not a usable PostgreSQL URL ({e})"))
+                })?
                 .application_name("sessions-gateway");
             if settings.db_statement_timeout_ms > 0 {
-                options = options.options([("statement_timeout", format!("{}ms", settings.db_statement_timeout_ms))]);
+                options = options.options([(
+                    "statement_timeout",
+                    format!("{}ms", settings.db_statement_timeout_ms),
+                )]);
             }
             let pool = PgPoolOptions::new()
                 .max_connections(settings.db_max_connections.unwrap_or(8))

@@ -17,5 +17,8 @@ pub async fn load_if_empty(store: &Store) -> Result<bool, ImportError> {
         tracing::info!(%report, "loaded the demo data set");
         return Ok(true);
     }
-    Ok(store.resolve_login(&Login::from_raw(STUDENT_LOGIN)).await?.is_some())
+    Ok(store
+        .resolve_login(&Login::from_raw(STUDENT_LOGIN))
+        .await?
+        .is_some())
 }

@@ -61,19 +61,38 @@ impl Application {
             db::migrate(&connection).await?;
         }
         let store = Store::new(connection);
-        let demo_loaded = settings.backend()? == Backend::Sqlite && settings.demo_data && demo::load_if_empty(&store).await?;
-        let listener = TcpListener::bind(settings.listen).await.map_err(|e| StartError::Bind(settings.listen, e))?;
-        let Keys { verifier, issuer, dev_secret_file } = keys;
+        let demo_loaded = settings.backend()? == Backend::Sqlite
+            && settings.demo_data
+            && demo::load_if_empty(&store).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| StartError::Bind(settings.listen, e))?;
+        let Keys {
+            verifier,
+            issuer,
+            dev_secret_file,
+        } = keys;
         let router = router(settings, store.clone(), verifier);
-        Ok(Self { listener, router, store, keys_issuer: issuer, dev_secret_file, demo_loaded })
+        Ok(Self {
+            listener,
+            router,
+            store,
+            keys_issuer: issuer,
+            dev_secret_file,
+            demo_loaded,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
     }
 }
 
@@ -106,21 +125,36 @@ fn router(settings: &SettingsArgs, store: Store, verifier: TokenVerifier) -> Rou
     }
     router
         .fallback(rest::legacy)
-        .layer(axum::middleware::from_fn_with_state(settings.request_timeout(), deadline))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.request_timeout(),
+            deadline,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         .with_state(state)
 }
 
 async fn healthz() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ready"}"#).into_response(),
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"ready"}"#,
+        )
+            .into_response(),
         Err(err) => {
             tracing::warn!(%err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"database unavailable"}"#)
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"status":"database unavailable"}"#,
+            )
                 .into_response()
         }
     }
@@ -133,24 +167,38 @@ async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -
         Ok(response) => response,
         Err(_) => {
             tracing::error!(?limit, graphql, "request timed out");
-            generic_failure(graphql, StatusCode::SERVICE_UNAVAILABLE, "The request took too long.", "TIMEOUT")
+            generic_failure(
+                graphql,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The request took too long.",
+                "TIMEOUT",
+            )
         }
     }
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    generic_failure(false, StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.", "INTERNAL_SERVER_ERROR")
+    generic_failure(
+        false,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal server error.",
+        "INTERNAL_SERVER_ERROR",
+    )
 }
 
 fn generic_failure(graphql: bool, status: StatusCode, message: &str, code: &str) -> Response {
     let body = if graphql {
-        serde_json::json!({"errors": [{"message": message, "extensions": {"code": code}}]}).to_string()
+        serde_json::json!({"errors": [{"message": message, "extensions": {"code": code}}]})
+            .to_string()
     } else {
         serde_json::json!({"Message": crate::error::MESSAGE_INTERNAL}).to_string()
     };
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }
 

@@ -25,7 +25,11 @@ pub fn load(settings: &SettingsArgs) -> Result<Keys, ConfigError> {
     };
     if let (Some(path), Some(algorithm)) = (&settings.jwt_public_key, settings.jwt_algorithm) {
         let key = public_key(path, algorithm)?;
-        return Ok(Keys { verifier: TokenVerifier::new(key, &verifier_settings(algorithm)), issuer: None, dev_secret_file: None });
+        return Ok(Keys {
+            verifier: TokenVerifier::new(key, &verifier_settings(algorithm)),
+            issuer: None,
+            dev_secret_file: None,
+        });
     }
     let (secret, dev_secret_file) = match &settings.jwt_secret {
         Some(secret) => (secret.clone().into_bytes(), None),
@@ -40,9 +44,19 @@ pub fn load(settings: &SettingsArgs) -> Result<Keys, ConfigError> {
             ))
         }
     };
-    let invalid = |e: jsonwebtoken::errors::Error| ConfigError::new("GATEWAY_JWT_SECRET", format!("not a usable HS256 secret ({e})"));
+    let invalid = |e: jsonwebtoken::errors::Error| {
+        ConfigError::new(
+            "GATEWAY_JWT_SECRET",
+            format!("not a usable HS256 secret ({e})"),
+        )
+    };
     let decoding = DecodingKey::from_secret(&secret).map_err(invalid)?;
-    let issuer = TokenIssuer::hs256(&secret, settings.jwt_issuer.clone(), settings.jwt_audience.clone()).map_err(invalid)?;
+    let issuer = TokenIssuer::hs256(
+        &secret,
+        settings.jwt_issuer.clone(),
+        settings.jwt_audience.clone(),
+    )
+    .map_err(invalid)?;
     Ok(Keys {
         verifier: TokenVerifier::new(decoding, &verifier_settings(Algorithm::HS256)),
         issuer: Some(issuer),
@@ -51,18 +65,36 @@ pub fn load(settings: &SettingsArgs) -> Result<Keys, ConfigError> {
 }
 
 fn public_key(path: &Path, algorithm: Algorithm) -> Result<DecodingKey, ConfigError> {
-    let pem = std::fs::read(path)
-        .map_err(|e| ConfigError::new("GATEWAY_JWT_PUBLIC_KEY", format!("cannot read {}: {e}", path.display())))?;
+    let pem = std::fs::read(path).map_err(|e| {
+        ConfigError::new(
+            "GATEWAY_JWT_PUBLIC_KEY",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     let key = match algorithm {
-        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => {
-            DecodingKey::from_rsa_pem(&pem)
-        }
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => DecodingKey::from_rsa_pem(&pem),
         Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(&pem),
         Algorithm::EdDSA => DecodingKey::from_ed_pem(&pem),
-        _ => return Err(ConfigError::new("GATEWAY_JWT_ALGORITHM", "is not a public-key algorithm")),
+        _ => {
+            return Err(ConfigError::new(
+                "GATEWAY_JWT_ALGORITHM",
+                "is not a public-key algorithm",
+            ))
+        }
     };
     key.map_err(|e| {
-        ConfigError::new("GATEWAY_JWT_PUBLIC_KEY", format!("{} is not a PEM {algorithm:?} public key ({e})", path.display()))
+        ConfigError::new(
+            "GATEWAY_JWT_PUBLIC_KEY",
+            format!(
+                "{} is not a PEM {algorithm:?} public key ({e})",
+                path.display()
+            ),
+        )
     })
 }
 
@@ -73,7 +105,9 @@ fn development_secret(database: Option<&Path>) -> Result<(Vec<u8>, Option<PathBu
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
     let Some(database) = database else {
-        tracing::warn!("no GATEWAY_JWT_SECRET: using a random development secret for this in-memory database");
+        tracing::warn!(
+            "no GATEWAY_JWT_SECRET: using a random development secret for this in-memory database"
+        );
         return Ok((fresh().into_bytes(), None));
     };
     let mut name = database.file_name().unwrap_or_default().to_os_string();

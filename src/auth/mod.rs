@@ -13,18 +13,30 @@ use crate::store::Store;
 pub use token::{Subject, TokenIssuer, TokenVerifier};
 
 /// No header is anonymous; a header that is anything but one valid bearer token is an error.
-pub async fn authenticate(headers: &HeaderMap, verifier: &TokenVerifier, store: &Store) -> Result<Caller, AppError> {
+pub async fn authenticate(
+    headers: &HeaderMap,
+    verifier: &TokenVerifier,
+    store: &Store,
+) -> Result<Caller, AppError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(Caller::Anonymous);
     };
     if values.next().is_some() {
-        return Err(AppError::invalid_token("more than one Authorization header"));
+        return Err(AppError::invalid_token(
+            "more than one Authorization header",
+        ));
     }
-    let value = value.to_str().map_err(|_| AppError::invalid_token("the Authorization header is not ASCII"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::invalid_token("the Authorization header is not ASCII"))?;
     let token = match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(AppError::invalid_token("the Authorization header is not \"Bearer <token>\"")),
+        _ => {
+            return Err(AppError::invalid_token(
+                "the Authorization header is not \"Bearer <token>\"",
+            ))
+        }
     };
     if token.is_empty() {
         return Err(AppError::invalid_token("the bearer token is empty"));
@@ -37,5 +49,8 @@ pub async fn authenticate(headers: &HeaderMap, verifier: &TokenVerifier, store: 
             .await?
             .ok_or_else(|| AppError::invalid_token("the token's subject matches no user"))?,
     };
-    Ok(Caller::User(AuthenticatedUser { id, roles: verified.roles }))
+    Ok(Caller::User(AuthenticatedUser {
+        id,
+        roles: verified.roles,
+    }))
 }

@@ -78,7 +78,8 @@ impl TokenVerifier {
     /// Checks signature, algorithm, time claims and configured issuer/audience, then reads the
     /// subject and roles. The error is a short reason fit for the client.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, String> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(describe)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(describe)?;
         let claims = data.claims;
         let sub = claims.sub.trim();
         if sub.is_empty() {
@@ -107,7 +108,9 @@ fn describe(err: jsonwebtoken::errors::Error) -> String {
         ExpiredSignature => "the token has expired".into(),
         ImmatureSignature => "the token is not valid yet (nbf)".into(),
         InvalidSignature => "the signature does not verify".into(),
-        InvalidAlgorithm | InvalidAlgorithmName => "the token's algorithm is not the configured one".into(),
+        InvalidAlgorithm | InvalidAlgorithmName => {
+            "the token's algorithm is not the configured one".into()
+        }
         InvalidIssuer => "the issuer is not the configured one".into(),
         InvalidAudience => "the audience is not the configured one".into(),
         MissingRequiredClaim(claim) => format!("the {claim} claim is missing"),
@@ -138,11 +141,24 @@ struct MintedClaims<'a> {
 }
 
 impl TokenIssuer {
-    pub fn hs256(secret: &[u8], issuer: Option<String>, audience: Option<String>) -> Result<Self, jsonwebtoken::errors::Error> {
-        Ok(Self { key: EncodingKey::from_secret(secret)?, issuer, audience })
+    pub fn hs256(
+        secret: &[u8],
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> Result<Self, jsonwebtoken::errors::Error> {
+        Ok(Self {
+            key: EncodingKey::from_secret(secret)?,
+            issuer,
+            audience,
+        })
     }
 
-    pub fn mint(&self, sub: &str, roles: &[String], ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn mint(
+        &self,
+        sub: &str,
+        roles: &[String],
+        ttl: Duration,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = chrono::Utc::now().timestamp();
         let claims = MintedClaims {
             sub,

@@ -6,8 +6,8 @@ mod role;
 mod time;
 
 pub use identifier::{parse_guid, IdentifierError, Login, UserId, UserIdentifier};
-pub use time::parse_instant;
 pub use role::{Role, RoleSet};
+pub use time::parse_instant;
 
 /// Who is asking, after the bearer token has been verified and its subject resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]

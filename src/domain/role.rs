@@ -77,7 +77,9 @@ impl RoleSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Role> {
-        Role::ALL.into_iter().filter(move |role| self.contains(*role))
+        Role::ALL
+            .into_iter()
+            .filter(move |role| self.contains(*role))
     }
 }
 

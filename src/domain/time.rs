@@ -9,7 +9,12 @@ use super::Instant;
 /// truncated, as the contract requires for 7-digit .NET fractions.
 pub fn parse_instant(text: &str) -> Result<Instant, String> {
     let text = text.trim();
-    let with_offset = ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"];
+    let with_offset = [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+    ];
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(Instant::from_chrono(at.with_timezone(&Utc)));
     }
@@ -18,7 +23,12 @@ pub fn parse_instant(text: &str) -> Result<Instant, String> {
             return Ok(Instant::from_chrono(at.with_timezone(&Utc)));
         }
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(Instant::from_chrono(at.and_utc()));
         }
@@ -31,7 +41,8 @@ pub fn parse_instant(text: &str) -> Result<Instant, String> {
 impl Instant {
     /// RFC 3339 in UTC with a `Z`, fraction only as long as needed: the GraphQL `DateTime`.
     pub fn to_rfc3339(self) -> String {
-        self.to_chrono().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        self.to_chrono()
+            .to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
 
     /// As Json.NET writes a UTC `DateTimeOffset` (`yyyy-MM-ddTHH:mm:ss.FFFFFFFK`): up to seven
@@ -73,8 +84,14 @@ mod tests {
     fn zone_less_times_are_utc() {
         assert_eq!(at("2026-03-06 14:50:50"), at("2026-03-06T14:50:50Z"));
         assert_eq!(at("2026-03-06T14:50"), at("2026-03-06T14:50:00+00:00"));
-        assert_eq!(at("2026-03-06 14:50:50").to_json_net(), "2026-03-06T14:50:50+00:00");
-        assert_eq!(at("2026-03-06T14:50:50.5Z").to_json_net(), "2026-03-06T14:50:50.5+00:00");
+        assert_eq!(
+            at("2026-03-06 14:50:50").to_json_net(),
+            "2026-03-06T14:50:50+00:00"
+        );
+        assert_eq!(
+            at("2026-03-06T14:50:50.5Z").to_json_net(),
+            "2026-03-06T14:50:50.5+00:00"
+        );
     }
 
     #[test]
@@ -85,7 +102,13 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        for text in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-03-06", "1741272650"] {
+        for text in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-03-06",
+            "1741272650",
+        ] {
             assert!(parse_instant(text).is_err(), "{text}");
         }
     }

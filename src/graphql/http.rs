@@ -2,7 +2,9 @@
 //! for queries), media-type negotiation and status codes. The stock integration executes any
 //! content type and answers rejections with debug text, so this layer is the gateway's own.
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{Name, ServerError, Variables};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -82,7 +84,12 @@ struct Rejection {
 
 impl Rejection {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), allow: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            allow: None,
+        }
     }
 
     fn bad_request(message: impl Into<String>) -> Self {
@@ -94,7 +101,9 @@ impl Rejection {
         error.extensions = Some(code_extension(self.code));
         let mut response = body_response(self.status, media, None, &[error]);
         if let Some(allow) = self.allow {
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
     }
@@ -114,7 +123,12 @@ struct Payload<'a> {
     errors: &'a [ServerError],
 }
 
-fn body_response(status: StatusCode, media: Media, data: Option<&async_graphql::Value>, errors: &[ServerError]) -> Response {
+fn body_response(
+    status: StatusCode,
+    media: Media,
+    data: Option<&async_graphql::Value>,
+    errors: &[ServerError],
+) -> Response {
     let bytes = match serde_json::to_vec(&Payload { data, errors }) {
         Ok(bytes) => bytes,
         Err(err) => {
@@ -124,7 +138,9 @@ fn body_response(status: StatusCode, media: Media, data: Option<&async_graphql::
     };
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
     response
 }
 
@@ -140,8 +156,12 @@ fn params_from_json(body: &[u8]) -> Result<Params, Rejection> {
         .map_err(|e| Rejection::bad_request(format!("The request body is not valid JSON: {e}.")))?;
     match value {
         Json::Object(map) => params_from_map(map),
-        Json::Array(_) => Err(Rejection::bad_request("Batched requests (a JSON array) are not supported: send one operation per request.")),
-        _ => Err(Rejection::bad_request("The request body must be a JSON object with a \"query\" string.")),
+        Json::Array(_) => Err(Rejection::bad_request(
+            "Batched requests (a JSON array) are not supported: send one operation per request.",
+        )),
+        _ => Err(Rejection::bad_request(
+            "The request body must be a JSON object with a \"query\" string.",
+        )),
     }
 }
 
@@ -155,17 +175,36 @@ fn params_from_map(map: Map<String, Json>) -> Result<Params, Rejection> {
             ("query", _) => return Err(Rejection::bad_request("\"query\" must be a string.")),
             ("operationName", Json::String(name)) => operation_name = Some(name),
             ("operationName", Json::Null) => {}
-            ("operationName", _) => return Err(Rejection::bad_request("\"operationName\" must be a string or null.")),
-            ("variables", Json::Object(vars)) => variables = Variables::from_json(Json::Object(vars)),
+            ("operationName", _) => {
+                return Err(Rejection::bad_request(
+                    "\"operationName\" must be a string or null.",
+                ))
+            }
+            ("variables", Json::Object(vars)) => {
+                variables = Variables::from_json(Json::Object(vars))
+            }
             ("variables", Json::Null) => {}
-            ("variables", _) => return Err(Rejection::bad_request("\"variables\" must be an object or null.")),
+            ("variables", _) => {
+                return Err(Rejection::bad_request(
+                    "\"variables\" must be an object or null.",
+                ))
+            }
             ("extensions", Json::Object(_) | Json::Null) => {}
-            ("extensions", _) => return Err(Rejection::bad_request("\"extensions\" must be an object or null.")),
+            ("extensions", _) => {
+                return Err(Rejection::bad_request(
+                    "\"extensions\" must be an object or null.",
+                ))
+            }
             _ => {}
         }
     }
-    let query = query.ok_or_else(|| Rejection::bad_request("The request has no \"query\" string."))?;
-    Ok(Params { query, operation_name, variables })
+    let query =
+        query.ok_or_else(|| Rejection::bad_request("The request has no \"query\" string."))?;
+    Ok(Params {
+        query,
+        operation_name,
+        variables,
+    })
 }
 
 fn params_from_query_string(raw: Option<&str>) -> Result<Params, Rejection> {
@@ -173,12 +212,18 @@ fn params_from_query_string(raw: Option<&str>) -> Result<Params, Rejection> {
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let value = match key.as_ref() {
             "variables" | "extensions" if !value.is_empty() => serde_json::from_str(&value)
-                .map_err(|e| Rejection::bad_request(format!("The \"{key}\" parameter is not valid JSON: {e}.")))?,
+                .map_err(|e| {
+                    Rejection::bad_request(format!(
+                        "The \"{key}\" parameter is not valid JSON: {e}."
+                    ))
+                })?,
             "variables" | "extensions" => Json::Null,
             _ => Json::String(value.into_owned()),
         };
         if map.insert(key.into_owned(), value).is_some() {
-            return Err(Rejection::bad_request("A query-string parameter is given more than once."));
+            return Err(Rejection::bad_request(
+                "A query-string parameter is given more than once.",
+            ));
         }
     }
     params_from_map(map)
@@ -197,16 +242,23 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Err(unsupported("The request has no Content-Type"));
     };
-    let value = value.to_str().map_err(|_| unsupported("The Content-Type is not readable"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unsupported("The Content-Type is not readable"))?;
     let mut parts = value.split(';');
     let media = parts.next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case("application/json") {
-        return Err(unsupported(&format!("Content-Type {media:?} is not supported")));
+        return Err(unsupported(&format!(
+            "Content-Type {media:?} is not supported"
+        )));
     }
     for param in parts {
         if let Some((name, charset)) = param.split_once('=') {
             if name.trim().eq_ignore_ascii_case("charset")
-                && !charset.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+                && !charset
+                    .trim()
+                    .trim_matches('"')
+                    .eq_ignore_ascii_case("utf-8")
             {
                 return Err(unsupported("Only the utf-8 charset is supported"));
             }
@@ -224,13 +276,21 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     }
 }
 
-async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Result<Response, Rejection> {
+async fn handle(
+    state: &AppState,
+    media: Option<Media>,
+    request: Request,
+) -> Result<Response, Rejection> {
     let (parts, body) = request.into_parts();
     let is_get = match parts.method {
         Method::GET => true,
         Method::POST => false,
         _ => {
-            let mut rejection = Rejection::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Use POST, or GET for queries.");
+            let mut rejection = Rejection::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "Use POST, or GET for queries.",
+            );
             rejection.allow = Some("GET, POST");
             return Err(rejection);
         }
@@ -246,19 +306,31 @@ async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Res
         params_from_query_string(parts.uri.query())?
     } else {
         check_content_type(&parts.headers)?;
-        let bytes = axum::body::to_bytes(body, state.limits.body_bytes).await.map_err(|_| {
-            Rejection::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("The request body is larger than {} bytes.", state.limits.body_bytes),
-            )
-        })?;
+        let bytes = axum::body::to_bytes(body, state.limits.body_bytes)
+            .await
+            .map_err(|_| {
+                Rejection::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    format!(
+                        "The request body is larger than {} bytes.",
+                        state.limits.body_bytes
+                    ),
+                )
+            })?;
         params_from_json(&bytes)?
     };
 
-    state.limits.check_tokens(&params.query).map_err(|message| {
-        Rejection::new(request_error_status(media), "GRAPHQL_VALIDATION_FAILED", message)
-    })?;
+    state
+        .limits
+        .check_tokens(&params.query)
+        .map_err(|message| {
+            Rejection::new(
+                request_error_status(media),
+                "GRAPHQL_VALIDATION_FAILED",
+                message,
+            )
+        })?;
     let mut gql_request = async_graphql::Request::new(params.query).variables(params.variables);
     if let Some(name) = params.operation_name {
         gql_request = gql_request.operation_name(name);
@@ -281,7 +353,11 @@ async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Res
         return Err(rejection);
     }
     state.limits.check_document(document).map_err(|message| {
-        Rejection::new(request_error_status(media), "GRAPHQL_VALIDATION_FAILED", message)
+        Rejection::new(
+            request_error_status(media),
+            "GRAPHQL_VALIDATION_FAILED",
+            message,
+        )
     })?;
     let root_keys = root_response_keys(document, operation_name.as_deref());
 
@@ -291,7 +367,9 @@ async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Res
             let mut error = ServerError::new(err.graphql_message(), None);
             error.extensions = Some(code_extension(err.graphql_code()));
             let mut response = body_response(StatusCode::UNAUTHORIZED, media, None, &[error]);
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return Ok(response);
         }
     };
@@ -301,14 +379,21 @@ async fn handle(state: &AppState, media: Option<Media>, request: Request) -> Res
         // Nothing executed: the document failed validation (or named no operation).
         let mut errors = response.errors;
         for error in &mut errors {
-            error.extensions.get_or_insert_with(|| code_extension("GRAPHQL_VALIDATION_FAILED"));
+            error
+                .extensions
+                .get_or_insert_with(|| code_extension("GRAPHQL_VALIDATION_FAILED"));
         }
         return Ok(request_error(media, errors));
     }
     if let async_graphql::Value::Object(fields) = &mut response.data {
         order_like_document(fields, &root_keys);
     }
-    Ok(body_response(StatusCode::OK, media, Some(&response.data), &response.errors))
+    Ok(body_response(
+        StatusCode::OK,
+        media,
+        Some(&response.data),
+        &response.errors,
+    ))
 }
 
 /// The response keys of the operation's root selection, in document order (fragments
@@ -331,7 +416,12 @@ fn root_response_keys(document: &ExecutableDocument, operation_name: Option<&str
     keys
 }
 
-fn collect_keys(document: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<Name>, depth: usize) {
+fn collect_keys(
+    document: &ExecutableDocument,
+    set: &SelectionSet,
+    keys: &mut Vec<Name>,
+    depth: usize,
+) {
     if depth > 32 {
         return; // fragment cycles are a validation error; don't follow them here
     }
@@ -343,7 +433,9 @@ fn collect_keys(document: &ExecutableDocument, set: &SelectionSet, keys: &mut Ve
                     keys.push(key);
                 }
             }
-            Selection::InlineFragment(fragment) => collect_keys(document, &fragment.node.selection_set.node, keys, depth + 1),
+            Selection::InlineFragment(fragment) => {
+                collect_keys(document, &fragment.node.selection_set.node, keys, depth + 1)
+            }
             Selection::FragmentSpread(spread) => {
                 if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
                     collect_keys(document, &fragment.node.selection_set.node, keys, depth + 1);
@@ -353,7 +445,10 @@ fn collect_keys(document: &ExecutableDocument, set: &SelectionSet, keys: &mut Ve
     }
 }
 
-fn order_like_document(fields: &mut async_graphql::indexmap::IndexMap<Name, async_graphql::Value>, keys: &[Name]) {
+fn order_like_document(
+    fields: &mut async_graphql::indexmap::IndexMap<Name, async_graphql::Value>,
+    keys: &[Name],
+) {
     if fields.len() < 2 {
         return;
     }

@@ -47,7 +47,8 @@ fn count_aliases(set: &SelectionSet) -> usize {
         .iter()
         .map(|item| match &item.node {
             Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + count_aliases(&field.node.selection_set.node)
+                usize::from(field.node.alias.is_some())
+                    + count_aliases(&field.node.selection_set.node)
             }
             Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set.node),
             Selection::FragmentSpread(_) => 0,
@@ -72,7 +73,11 @@ fn count_tokens(text: &str, stop: usize) -> usize {
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
                 i += 3;
                 while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
                 }
                 i += 3;
                 count += 1;
@@ -90,7 +95,10 @@ fn count_tokens(text: &str, stop: usize) -> usize {
                 count += 1;
             }
             b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'+' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.' | b'-' | b'+')) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || matches!(bytes[i], b'_' | b'.' | b'-' | b'+'))
+                {
                     i += 1;
                 }
                 count += 1;
@@ -112,7 +120,10 @@ mod tests {
     #[test]
     fn counts_graphql_tokens() {
         assert_eq!(count_tokens("{ a }", 100), 3);
-        assert_eq!(count_tokens("query Q($x: Int = -1.5e3) { f(a: \"s, t\") @d ...F }", 100), 22);
+        assert_eq!(
+            count_tokens("query Q($x: Int = -1.5e3) { f(a: \"s, t\") @d ...F }", 100),
+            22
+        );
         assert_eq!(count_tokens("# only a comment\n,,,", 100), 0);
         assert_eq!(count_tokens("\"\"\"block \\\"\"\" string\"\"\" x", 100), 2);
         assert_eq!(count_tokens(&"a ".repeat(1000), 10), 10);

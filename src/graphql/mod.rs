@@ -4,7 +4,9 @@ pub mod http;
 pub mod limits;
 mod scalars;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, ErrorExtensions, Object, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, ErrorExtensions, Object, Schema, SchemaBuilder,
+};
 
 use crate::domain::{Caller, TeacherSession};
 use crate::error::AppError;
@@ -34,7 +36,9 @@ pub fn build_schema(store: Store, limits: &SchemaLimits) -> GatewaySchema {
 
 /// The schema without data: what `print-schema` prints.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
 }
 
 fn schema_builder(limits: &SchemaLimits) -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {

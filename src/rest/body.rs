@@ -101,7 +101,10 @@ mod tests {
     fn escapes_as_json_net_does() {
         let mut out = Vec::new();
         string(&mut out, "a\"b\\c\n\u{1}é\u{2028}/<>");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\n\u0001é\u2028/<>""#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""a\"b\\c\n\u0001é\u2028/<>""#
+        );
     }
 
     #[test]

@@ -60,12 +60,18 @@ impl JsonMedia {
 fn route(path: &str) -> Option<String> {
     let path = path.strip_suffix('/').unwrap_or(path);
     let mut segments = path.strip_prefix('/')?.split('/');
-    let (Some(users), Some(raw), Some(sessions), None) =
-        (segments.next(), segments.next(), segments.next(), segments.next())
-    else {
+    let (Some(users), Some(raw), Some(sessions), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
         return None;
     };
-    if !users.eq_ignore_ascii_case("users") || !sessions.eq_ignore_ascii_case("sessions") || raw.is_empty() {
+    if !users.eq_ignore_ascii_case("users")
+        || !sessions.eq_ignore_ascii_case("sessions")
+        || raw.is_empty()
+    {
         return None;
     }
     Some(percent_decode(raw))
@@ -111,7 +117,9 @@ fn message(status: StatusCode, media: JsonMedia, text: &str) -> Response {
 pub fn error_response(err: &AppError, media: JsonMedia) -> Response {
     let mut response = message(err.status(), media, err.web_api_message());
     if err.status() == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }
@@ -121,7 +129,11 @@ pub async fn legacy(State(state): State<AppState>, request: Request) -> Response
     let media = JsonMedia::negotiate(request.headers());
     let uri = request.uri();
     let Some(raw) = route(uri.path()) else {
-        let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
         let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         return message(
             StatusCode::NOT_FOUND,
@@ -133,20 +145,31 @@ pub async fn legacy(State(state): State<AppState>, request: Request) -> Response
         let mut response = message(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
-            &format!("The requested resource does not support http method '{}'.", request.method()),
+            &format!(
+                "The requested resource does not support http method '{}'.",
+                request.method()
+            ),
         );
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
         return response;
     }
-    let caller = match crate::auth::authenticate(request.headers(), &state.verifier, &state.store).await {
-        Ok(crate::domain::Caller::Anonymous) => {
-            return error_response(&AppError::Unauthenticated(crate::error::AuthFailure::Missing), media)
-        }
-        Ok(caller) => caller,
-        Err(err) => return error_response(&err, media),
-    };
+    let caller =
+        match crate::auth::authenticate(request.headers(), &state.verifier, &state.store).await {
+            Ok(crate::domain::Caller::Anonymous) => {
+                return error_response(
+                    &AppError::Unauthenticated(crate::error::AuthFailure::Missing),
+                    media,
+                )
+            }
+            Ok(caller) => caller,
+            Err(err) => return error_response(&err, media),
+        };
     let identifier = UserIdentifier::parse(&raw);
-    match crate::sessions::user_sessions(&state.store, &caller, identifier.as_ref().map_err(|e| *e)).await {
+    match crate::sessions::user_sessions(&state.store, &caller, identifier.as_ref().map_err(|e| *e))
+        .await
+    {
         Ok(sessions) => respond(StatusCode::OK, media, body::sessions(&sessions)),
         Err(err) => error_response(&err, media),
     }
@@ -176,10 +199,19 @@ mod tests {
             h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
             JsonMedia::negotiate(&h)
         };
-        assert_eq!(JsonMedia::negotiate(&HeaderMap::new()), JsonMedia::ApplicationJson);
+        assert_eq!(
+            JsonMedia::negotiate(&HeaderMap::new()),
+            JsonMedia::ApplicationJson
+        );
         assert_eq!(accept("text/json"), JsonMedia::TextJson);
-        assert_eq!(accept("application/json;q=0.5, text/json"), JsonMedia::TextJson);
-        assert_eq!(accept("text/json, application/json"), JsonMedia::ApplicationJson);
+        assert_eq!(
+            accept("application/json;q=0.5, text/json"),
+            JsonMedia::TextJson
+        );
+        assert_eq!(
+            accept("text/json, application/json"),
+            JsonMedia::ApplicationJson
+        );
         assert_eq!(accept("application/xml"), JsonMedia::ApplicationJson);
         assert_eq!(accept("*/*"), JsonMedia::ApplicationJson);
     }

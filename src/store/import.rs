@@ -8,7 +8,9 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, TransactionTrait, Value,
+};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
@@ -152,7 +154,10 @@ impl<'a> Record<'a> {
                 None
             }
             Some(other) => {
-                problems.add(&self.field_place(name), format!("must be a string, found {}", kind(other)));
+                problems.add(
+                    &self.field_place(name),
+                    format!("must be a string, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -164,7 +169,10 @@ impl<'a> Record<'a> {
             None | Some(Json::Null) => Some(None),
             Some(Json::String(s)) => Some(Some(s.clone())),
             Some(other) => {
-                problems.add(&self.field_place(name), format!("must be a string or null, found {}", kind(other)));
+                problems.add(
+                    &self.field_place(name),
+                    format!("must be a string or null, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -196,19 +204,28 @@ impl<'a> Record<'a> {
             None | Some(Json::Null) => return Some(Vec::new()),
             Some(Json::Array(items)) => items,
             Some(other) => {
-                problems.add(&self.field_place(name), format!("must be an array of GUIDs, found {}", kind(other)));
+                problems.add(
+                    &self.field_place(name),
+                    format!("must be an array of GUIDs, found {}", kind(other)),
+                );
                 return None;
             }
         };
         let mut ids = Vec::with_capacity(items.len());
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
-            match item.as_str().and_then(|s| crate::domain::parse_guid(s.trim())) {
+            match item
+                .as_str()
+                .and_then(|s| crate::domain::parse_guid(s.trim()))
+            {
                 Some(id) if !ids.contains(&id) => ids.push(id),
                 Some(_) => {}
                 None => {
                     ok = false;
-                    problems.add(&format!("{}[{i}]", self.field_place(name)), format!("{item} is not a GUID"));
+                    problems.add(
+                        &format!("{}[{i}]", self.field_place(name)),
+                        format!("{item} is not a GUID"),
+                    );
                 }
             }
         }
@@ -247,25 +264,38 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
         }
     };
     let Some(root) = root.as_object() else {
-        problems.add("document", "must be a JSON object with centers, users, teachers and sessions");
+        problems.add(
+            "document",
+            "must be a JSON object with centers, users, teachers and sessions",
+        );
         return Document::default();
     };
     for key in root.keys() {
         if !["centers", "users", "teachers", "sessions"].contains(&key.as_str()) {
-            problems.add(&format!("document field \"{key}\""), "is not a known section");
+            problems.add(
+                &format!("document field \"{key}\""),
+                "is not a known section",
+            );
         }
     }
     let mut doc = Document::default();
     for (i, value) in section(root, "centers", problems).iter().enumerate() {
-        let Some(r) = Record::new("centers", i, value, problems) else { continue };
+        let Some(r) = Record::new("centers", i, value, problems) else {
+            continue;
+        };
         r.check_known(&["id", "name"], problems);
         if let (Some(id), Some(name)) = (r.guid("id", problems), r.string("name", problems)) {
             doc.centers.push(Center { id, name });
         }
     }
     for (i, value) in section(root, "users", problems).iter().enumerate() {
-        let Some(r) = Record::new("users", i, value, problems) else { continue };
-        r.check_known(&["id", "login", "displayName", "centers", "staffCenters"], problems);
+        let Some(r) = Record::new("users", i, value, problems) else {
+            continue;
+        };
+        r.check_known(
+            &["id", "login", "displayName", "centers", "staffCenters"],
+            problems,
+        );
         let id = r.guid("id", problems);
         let login = r.string("login", problems).and_then(|login| {
             let valid = login == login.trim()
@@ -285,11 +315,20 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
             (id, login, display_name, centers, staff_centers)
         {
             let login_key = crate::domain::Login::from_raw(&login).key().to_owned();
-            doc.users.push(User { id, login, login_key, display_name, centers, staff_centers });
+            doc.users.push(User {
+                id,
+                login,
+                login_key,
+                display_name,
+                centers,
+                staff_centers,
+            });
         }
     }
     for (i, value) in section(root, "teachers", problems).iter().enumerate() {
-        let Some(r) = Record::new("teachers", i, value, problems) else { continue };
+        let Some(r) = Record::new("teachers", i, value, problems) else {
+            continue;
+        };
         r.check_known(&["id", "name", "contact", "photo"], problems);
         if let (Some(id), Some(name), Some(contact), Some(photo)) = (
             r.guid("id", problems),
@@ -297,13 +336,29 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
             r.optional_string("contact", problems),
             r.optional_string("photo", problems),
         ) {
-            doc.teachers.push(Teacher { id, name, contact, photo });
+            doc.teachers.push(Teacher {
+                id,
+                name,
+                contact,
+                photo,
+            });
         }
     }
     for (i, value) in section(root, "sessions", problems).iter().enumerate() {
-        let Some(r) = Record::new("sessions", i, value, problems) else { continue };
+        let Some(r) = Record::new("sessions", i, value, problems) else {
+            continue;
+        };
         r.check_known(
-            &["id", "teacherId", "partnerId", "contentItemId", "meetingUrl", "startDateTime", "endDateTime", "attendees"],
+            &[
+                "id",
+                "teacherId",
+                "partnerId",
+                "contentItemId",
+                "meetingUrl",
+                "startDateTime",
+                "endDateTime",
+                "attendees",
+            ],
             problems,
         );
         let fields = (
@@ -316,12 +371,31 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
             r.instant("endDateTime", problems),
             r.guid_list("attendees", problems),
         );
-        if let (Some(id), Some(teacher_id), Some(partner_id), Some(content_item_id), Some(meeting_url), Some(start), Some(end), Some(attendees)) = fields {
+        if let (
+            Some(id),
+            Some(teacher_id),
+            Some(partner_id),
+            Some(content_item_id),
+            Some(meeting_url),
+            Some(start),
+            Some(end),
+            Some(attendees),
+        ) = fields
+        {
             if end < start {
                 problems.add(&r.field_place("endDateTime"), "is before startDateTime");
                 continue;
             }
-            doc.sessions.push(Session { id, teacher_id, partner_id, content_item_id, meeting_url, start, end, attendees });
+            doc.sessions.push(Session {
+                id,
+                teacher_id,
+                partner_id,
+                content_item_id,
+                meeting_url,
+                start,
+                end,
+                attendees,
+            });
         }
     }
     doc
@@ -333,7 +407,10 @@ fn check_duplicates(doc: &Document, problems: &mut Problems) {
         let mut seen = HashSet::new();
         for (i, id) in ids.enumerate() {
             if !seen.insert(*id) {
-                problems.add(&format!("{section}[{i}] (id \"{id}\")"), "the id appears twice in this file");
+                problems.add(
+                    &format!("{section}[{i}] (id \"{id}\")"),
+                    "the id appears twice in this file",
+                );
             }
         }
     }
@@ -368,7 +445,10 @@ impl Store {
             sessions: doc.sessions.len(),
         };
         let tx = self.connection().begin().await?;
-        let writer = Writer { tx: &tx, backend: self.backend() };
+        let writer = Writer {
+            tx: &tx,
+            backend: self.backend(),
+        };
         writer.lock(report.records()).await?;
         writer.check_references(&doc, &mut problems).await?;
         if !problems.0.is_empty() {
@@ -392,14 +472,20 @@ impl Writer<'_> {
 
     async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<(), DbErr> {
         let sql = codec::placeholders(self.backend, sql);
-        self.tx.execute_raw(Statement::from_sql_and_values(self.backend, sql, values)).await?;
+        self.tx
+            .execute_raw(Statement::from_sql_and_values(self.backend, sql, values))
+            .await?;
         Ok(())
     }
 
     /// Takes the import lock for the rest of the transaction and records the run.
     async fn lock(&self, records: usize) -> Result<(), DbErr> {
         if self.backend == DbBackend::Postgres {
-            self.exec("SELECT pg_advisory_xact_lock($1)", vec![IMPORT_LOCK_KEY.into()]).await?;
+            self.exec(
+                "SELECT pg_advisory_xact_lock($1)",
+                vec![IMPORT_LOCK_KEY.into()],
+            )
+            .await?;
         }
         // On SQLite this first write takes the database's write lock (waiting out the busy
         // timeout if another import holds it).
@@ -418,10 +504,17 @@ impl Writer<'_> {
         for chunk in ids.chunks(BATCH) {
             let sql = codec::placeholders(
                 self.backend,
-                &format!("SELECT id FROM {table} WHERE id IN ({})", numbered(1, chunk.len())),
+                &format!(
+                    "SELECT id FROM {table} WHERE id IN ({})",
+                    numbered(1, chunk.len())
+                ),
             );
             let values = chunk.iter().map(|id| self.id(*id)).collect::<Vec<_>>();
-            for row in self.tx.query_all_raw(Statement::from_sql_and_values(self.backend, sql, values)).await? {
+            for row in self
+                .tx
+                .query_all_raw(Statement::from_sql_and_values(self.backend, sql, values))
+                .await?
+            {
                 found.insert(codec::read_id(self.backend, &row, 0)?);
             }
         }
@@ -434,32 +527,66 @@ impl Writer<'_> {
         let users = in_file(&mut doc.users.iter().map(|u| u.id));
         let teachers = in_file(&mut doc.teachers.iter().map(|t| t.id));
 
-        let wanted_centers: HashSet<Uuid> = doc.users.iter()
+        let wanted_centers: HashSet<Uuid> = doc
+            .users
+            .iter()
             .flat_map(|u| u.centers.iter().chain(&u.staff_centers))
-            .filter(|id| !centers.contains(id)).copied().collect();
-        let wanted_users: HashSet<Uuid> = doc.sessions.iter()
-            .flat_map(|s| &s.attendees).filter(|id| !users.contains(id)).copied().collect();
-        let wanted_teachers: HashSet<Uuid> = doc.sessions.iter()
-            .map(|s| s.teacher_id).filter(|id| !teachers.contains(id)).collect();
+            .filter(|id| !centers.contains(id))
+            .copied()
+            .collect();
+        let wanted_users: HashSet<Uuid> = doc
+            .sessions
+            .iter()
+            .flat_map(|s| &s.attendees)
+            .filter(|id| !users.contains(id))
+            .copied()
+            .collect();
+        let wanted_teachers: HashSet<Uuid> = doc
+            .sessions
+            .iter()
+            .map(|s| s.teacher_id)
+            .filter(|id| !teachers.contains(id))
+            .collect();
         let db_centers = self.existing("centers", &wanted_centers).await?;
         let db_users = self.existing("users", &wanted_users).await?;
         let db_teachers = self.existing("teachers", &wanted_teachers).await?;
 
-        let known = |file: &HashSet<Uuid>, db: &HashSet<Uuid>, id: &Uuid| file.contains(id) || db.contains(id);
+        let known = |file: &HashSet<Uuid>, db: &HashSet<Uuid>, id: &Uuid| {
+            file.contains(id) || db.contains(id)
+        };
         for (i, user) in doc.users.iter().enumerate() {
-            for (field, list) in [("centers", &user.centers), ("staffCenters", &user.staff_centers)] {
+            for (field, list) in [
+                ("centers", &user.centers),
+                ("staffCenters", &user.staff_centers),
+            ] {
                 for id in list.iter().filter(|id| !known(&centers, &db_centers, id)) {
-                    problems.add(&format!("users[{i}] (id \"{}\") field \"{field}\"", user.id), format!("center \"{id}\" is neither in this file nor in the database"));
+                    problems.add(
+                        &format!("users[{i}] (id \"{}\") field \"{field}\"", user.id),
+                        format!("center \"{id}\" is neither in this file nor in the database"),
+                    );
                 }
             }
         }
         for (i, session) in doc.sessions.iter().enumerate() {
             let place = format!("sessions[{i}] (id \"{}\")", session.id);
             if !known(&teachers, &db_teachers, &session.teacher_id) {
-                problems.add(&format!("{place} field \"teacherId\""), format!("teacher \"{}\" is neither in this file nor in the database", session.teacher_id));
+                problems.add(
+                    &format!("{place} field \"teacherId\""),
+                    format!(
+                        "teacher \"{}\" is neither in this file nor in the database",
+                        session.teacher_id
+                    ),
+                );
             }
-            for id in session.attendees.iter().filter(|id| !known(&users, &db_users, id)) {
-                problems.add(&format!("{place} field \"attendees\""), format!("user \"{id}\" is neither in this file nor in the database"));
+            for id in session
+                .attendees
+                .iter()
+                .filter(|id| !known(&users, &db_users, id))
+            {
+                problems.add(
+                    &format!("{place} field \"attendees\""),
+                    format!("user \"{id}\" is neither in this file nor in the database"),
+                );
             }
         }
         self.check_logins(doc, problems).await
@@ -468,17 +595,31 @@ impl Writer<'_> {
     /// A login may move between users of this file, but may not take one held by a user
     /// that this file leaves alone.
     async fn check_logins(&self, doc: &Document, problems: &mut Problems) -> Result<(), DbErr> {
-        let by_key: HashMap<&str, (usize, Uuid)> = doc.users.iter().enumerate()
-            .map(|(i, u)| (u.login_key.as_str(), (i, u.id))).collect();
+        let by_key: HashMap<&str, (usize, Uuid)> = doc
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.login_key.as_str(), (i, u.id)))
+            .collect();
         let file_ids: HashSet<Uuid> = doc.users.iter().map(|u| u.id).collect();
         let keys: Vec<&str> = by_key.keys().copied().collect();
         for chunk in keys.chunks(BATCH) {
             let sql = codec::placeholders(
                 self.backend,
-                &format!("SELECT id, login_key FROM users WHERE login_key IN ({})", numbered(1, chunk.len())),
+                &format!(
+                    "SELECT id, login_key FROM users WHERE login_key IN ({})",
+                    numbered(1, chunk.len())
+                ),
             );
-            let values = chunk.iter().map(|k| Value::from(k.to_string())).collect::<Vec<_>>();
-            for row in self.tx.query_all_raw(Statement::from_sql_and_values(self.backend, sql, values)).await? {
+            let values = chunk
+                .iter()
+                .map(|k| Value::from(k.to_string()))
+                .collect::<Vec<_>>();
+            for row in self
+                .tx
+                .query_all_raw(Statement::from_sql_and_values(self.backend, sql, values))
+                .await?
+            {
                 let holder = codec::read_id(self.backend, &row, 0)?;
                 let key: String = row.try_get_by_index(1)?;
                 if let Some((i, id)) = by_key.get(key.as_str()) {
@@ -496,41 +637,99 @@ impl Writer<'_> {
 
     async fn write(&self, doc: &Document) -> Result<(), DbErr> {
         let b = self.backend;
-        self.upsert("centers", &["id", "name"], &doc.centers, |c| vec![self.id(c.id), c.name.clone().into()]).await?;
-        self.upsert("teachers", &["id", "name", "contact", "photo"], &doc.teachers, |t| {
-            vec![self.id(t.id), t.name.clone().into(), t.contact.clone().into(), t.photo.clone().into()]
-        }).await?;
+        self.upsert("centers", &["id", "name"], &doc.centers, |c| {
+            vec![self.id(c.id), c.name.clone().into()]
+        })
+        .await?;
+        self.upsert(
+            "teachers",
+            &["id", "name", "contact", "photo"],
+            &doc.teachers,
+            |t| {
+                vec![
+                    self.id(t.id),
+                    t.name.clone().into(),
+                    t.contact.clone().into(),
+                    t.photo.clone().into(),
+                ]
+            },
+        )
+        .await?;
         // Free the logins of this file's users first, so logins may move between them.
         let user_ids: Vec<Uuid> = doc.users.iter().map(|u| u.id).collect();
         self.release_logins(&user_ids).await?;
-        self.upsert("users", &["id", "login", "login_key", "display_name"], &doc.users, |u| {
-            vec![self.id(u.id), u.login.clone().into(), u.login_key.clone().into(), u.display_name.clone().into()]
-        }).await?;
+        self.upsert(
+            "users",
+            &["id", "login", "login_key", "display_name"],
+            &doc.users,
+            |u| {
+                vec![
+                    self.id(u.id),
+                    u.login.clone().into(),
+                    u.login_key.clone().into(),
+                    u.display_name.clone().into(),
+                ]
+            },
+        )
+        .await?;
         for (table, pick) in [
-            ("center_members", (|u: &User| &u.centers) as fn(&User) -> &Vec<Uuid>),
+            (
+                "center_members",
+                (|u: &User| &u.centers) as fn(&User) -> &Vec<Uuid>,
+            ),
             ("staff_assignments", |u: &User| &u.staff_centers),
         ] {
             self.delete_where_in(table, "user_id", &user_ids).await?;
-            let pairs: Vec<(Uuid, Uuid)> = doc.users.iter()
-                .flat_map(|u| pick(u).iter().map(move |c| (u.id, *c))).collect();
-            self.insert(table, &["user_id", "center_id"], &pairs, |(u, c)| vec![self.id(*u), self.id(*c)]).await?;
+            let pairs: Vec<(Uuid, Uuid)> = doc
+                .users
+                .iter()
+                .flat_map(|u| pick(u).iter().map(move |c| (u.id, *c)))
+                .collect();
+            self.insert(table, &["user_id", "center_id"], &pairs, |(u, c)| {
+                vec![self.id(*u), self.id(*c)]
+            })
+            .await?;
         }
         self.upsert(
             "sessions",
-            &["id", "teacher_id", "partner_id", "content_item_id", "meeting_url", "start_at", "end_at"],
-            &doc.sessions,
-            |s| vec![
-                self.id(s.id), self.id(s.teacher_id), self.id(s.partner_id), self.id(s.content_item_id),
-                s.meeting_url.clone().into(), codec::instant(b, s.start), codec::instant(b, s.end),
+            &[
+                "id",
+                "teacher_id",
+                "partner_id",
+                "content_item_id",
+                "meeting_url",
+                "start_at",
+                "end_at",
             ],
-        ).await?;
+            &doc.sessions,
+            |s| {
+                vec![
+                    self.id(s.id),
+                    self.id(s.teacher_id),
+                    self.id(s.partner_id),
+                    self.id(s.content_item_id),
+                    s.meeting_url.clone().into(),
+                    codec::instant(b, s.start),
+                    codec::instant(b, s.end),
+                ]
+            },
+        )
+        .await?;
         let session_ids: Vec<Uuid> = doc.sessions.iter().map(|s| s.id).collect();
-        self.delete_where_in("session_attendees", "session_id", &session_ids).await?;
-        let rows: Vec<(Uuid, Instant, Uuid)> = doc.sessions.iter()
-            .flat_map(|s| s.attendees.iter().map(move |u| (s.id, s.start, *u))).collect();
-        self.insert("session_attendees", &["session_id", "start_at", "user_id"], &rows, |(s, at, u)| {
-            vec![self.id(*s), codec::instant(b, *at), self.id(*u)]
-        }).await
+        self.delete_where_in("session_attendees", "session_id", &session_ids)
+            .await?;
+        let rows: Vec<(Uuid, Instant, Uuid)> = doc
+            .sessions
+            .iter()
+            .flat_map(|s| s.attendees.iter().map(move |u| (s.id, s.start, *u)))
+            .collect();
+        self.insert(
+            "session_attendees",
+            &["session_id", "start_at", "user_id"],
+            &rows,
+            |(s, at, u)| vec![self.id(*s), codec::instant(b, *at), self.id(*u)],
+        )
+        .await
     }
 }
 
@@ -541,7 +740,10 @@ impl Writer<'_> {
         for chunk in ids.chunks(BATCH) {
             let mut values = vec![Value::from("\u{1}".to_owned())];
             values.extend(chunk.iter().map(|id| self.id(*id)));
-            let sql = format!("UPDATE users SET login_key = $1 || login_key WHERE id IN ({})", numbered(2, chunk.len()));
+            let sql = format!(
+                "UPDATE users SET login_key = $1 || login_key WHERE id IN ({})",
+                numbered(2, chunk.len())
+            );
             self.exec(&sql, values).await?;
         }
         Ok(())
@@ -549,31 +751,69 @@ impl Writer<'_> {
 
     async fn delete_where_in(&self, table: &str, column: &str, ids: &[Uuid]) -> Result<(), DbErr> {
         for chunk in ids.chunks(BATCH) {
-            let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", numbered(1, chunk.len()));
-            self.exec(&sql, chunk.iter().map(|id| self.id(*id)).collect()).await?;
+            let sql = format!(
+                "DELETE FROM {table} WHERE {column} IN ({})",
+                numbered(1, chunk.len())
+            );
+            self.exec(&sql, chunk.iter().map(|id| self.id(*id)).collect())
+                .await?;
         }
         Ok(())
     }
 
-    async fn insert<T>(&self, table: &str, columns: &[&str], rows: &[T], values: impl Fn(&T) -> Vec<Value>) -> Result<(), DbErr> {
+    async fn insert<T>(
+        &self,
+        table: &str,
+        columns: &[&str],
+        rows: &[T],
+        values: impl Fn(&T) -> Vec<Value>,
+    ) -> Result<(), DbErr> {
         self.write_rows(table, columns, rows, values, "").await
     }
 
     /// Insert-or-update by `id`; every other column takes the new value.
-    async fn upsert<T>(&self, table: &str, columns: &[&str], rows: &[T], values: impl Fn(&T) -> Vec<Value>) -> Result<(), DbErr> {
-        let updates = columns.iter().filter(|c| **c != "id")
-            .map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
-        self.write_rows(table, columns, rows, values, &format!(" ON CONFLICT (id) DO UPDATE SET {updates}")).await
+    async fn upsert<T>(
+        &self,
+        table: &str,
+        columns: &[&str],
+        rows: &[T],
+        values: impl Fn(&T) -> Vec<Value>,
+    ) -> Result<(), DbErr> {
+        let updates = columns
+            .iter()
+            .filter(|c| **c != "id")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.write_rows(
+            table,
+            columns,
+            rows,
+            values,
+            &format!(" ON CONFLICT (id) DO UPDATE SET {updates}"),
+        )
+        .await
     }
 
-    async fn write_rows<T>(&self, table: &str, columns: &[&str], rows: &[T], values: impl Fn(&T) -> Vec<Value>, suffix: &str) -> Result<(), DbErr> {
+    async fn write_rows<T>(
+        &self,
+        table: &str,
+        columns: &[&str],
+        rows: &[T],
+        values: impl Fn(&T) -> Vec<Value>,
+        suffix: &str,
+    ) -> Result<(), DbErr> {
         for chunk in rows.chunks(BATCH) {
             let tuples = (0..chunk.len())
                 .map(|r| format!("({})", numbered(1 + r * columns.len(), columns.len())))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql = format!("INSERT INTO {table} ({}) VALUES {tuples}{suffix}", columns.join(", "));
-            self.exec(&sql, chunk.iter().flat_map(&values).collect()).await?;
+            let sql = format!(
+                "INSERT INTO {table} ({}) VALUES {tuples}{suffix}",
+                columns.join(", ")
+            );
+            self.exec(&sql, chunk.iter().flat_map(&values).collect())
+                .await?;
         }
         Ok(())
     }
@@ -581,5 +821,8 @@ impl Writer<'_> {
 
 /// `$first, $first+1, …` (`count` placeholders).
 fn numbered(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -5,8 +5,8 @@ pub mod codec;
 pub mod import;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    Statement, Value,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, Statement,
+    Value,
 };
 
 use crate::auth::policy::Target;
@@ -94,7 +94,11 @@ impl Store {
 
     /// What the policy needs to know about the user `identifier` names, seen from `caller`.
     /// Naming oneself (by `me` or by one's own id) needs no query.
-    pub async fn target(&self, caller: UserId, identifier: &UserIdentifier) -> Result<Target, DbErr> {
+    pub async fn target(
+        &self,
+        caller: UserId,
+        identifier: &UserIdentifier,
+    ) -> Result<Target, DbErr> {
         let caller_value = codec::id(self.backend, caller.0);
         let stmt = match identifier {
             UserIdentifier::Me => return Ok(Target::Caller),

@@ -10,23 +10,39 @@ fn required() -> bool {
 }
 
 fn skip(why: &str) {
-    assert!(!required(), "CI=true but the browser test cannot run: {why}");
+    assert!(
+        !required(),
+        "CI=true but the browser test cannot run: {why}"
+    );
     eprintln!("\n!!! {why}: SKIPPING the GraphiQL browser test !!!\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphiql_runs_a_query_in_headless_chromium() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let chromium = Command::new("bash").arg(format!("{root}/scripts/ensure-chromium.sh")).output();
+    let chromium = Command::new("bash")
+        .arg(format!("{root}/scripts/ensure-chromium.sh"))
+        .output();
     let chromium = match chromium {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        _ => return skip("no Chromium (scripts/ensure-chromium.sh found none and could not install one)"),
+        _ => {
+            return skip(
+                "no Chromium (scripts/ensure-chromium.sh found none and could not install one)",
+            )
+        }
     };
-    let tools = Command::new("bash").arg(format!("{root}/scripts/ensure-node-tools.sh")).arg("browser").status();
+    let tools = Command::new("bash")
+        .arg(format!("{root}/scripts/ensure-node-tools.sh"))
+        .arg("browser")
+        .status();
     if !matches!(tools, Ok(status) if status.success()) {
         return skip("Node.js tools for the browser check are unavailable");
     }
-    let app = spawn_app(Backend::Sqlite).await.unwrap().with_fixture().await;
+    let app = spawn_app(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_fixture()
+        .await;
     let token = app.token(LEARNER, &["Student"]);
     let shot = std::env::temp_dir().join(format!("graphiql-{}.png", uuid::Uuid::new_v4()));
     let mut node = Command::new("node");
@@ -36,10 +52,19 @@ async fn graphiql_runs_a_query_in_headless_chromium() {
         .env("CHROMIUM", &chromium)
         .env("SCREENSHOT", &shot);
     // The server runs on this runtime; wait for the browser off it.
-    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
+    let output = tokio::task::spawn_blocking(move || node.output())
+        .await
+        .unwrap()
+        .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the GraphiQL check failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(&url_of(SESSION_A)), "the result pane lacks the learner's sessions:\n{stdout}");
+    assert!(
+        output.status.success(),
+        "the GraphiQL check failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&url_of(SESSION_A)),
+        "the result pane lacks the learner's sessions:\n{stdout}"
+    );
     let _ = std::fs::remove_file(shot);
 }

@@ -8,13 +8,19 @@ use crate::helpers::*;
 const ALL_FIELDS: &str = "name contact photo startDate endDate partnerId contentItemId teacherId meetingUrl startDateTime endDateTime";
 
 async fn sessions_with_every_field(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let token = app.token(S1, &["StaffMember"]);
-    let query = format!(r#"{{ userSessions(userIdentifier: " learner.one ") {{ {ALL_FIELDS} }} }}"#);
+    let query =
+        format!(r#"{{ userSessions(userIdentifier: " learner.one ") {{ {ALL_FIELDS} }} }}"#);
     let reply = app.graphql(&query, Some(&token)).await;
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("content-type"), "application/json; charset=utf-8");
+    assert_eq!(
+        reply.header("content-type"),
+        "application/json; charset=utf-8"
+    );
     let body = reply.json();
     assert!(body.get("errors").is_none(), "{body}");
     let first = &body["data"]["userSessions"][0];
@@ -28,14 +34,24 @@ async fn sessions_with_every_field(backend: Backend) {
             "startDateTime": "2026-03-06T14:50:50.728216Z", "endDateTime": "2026-03-06T15:00:00Z"
         })
     );
-    assert_eq!(meeting_urls(&body["data"]["userSessions"]), [url_of(SESSION_A), url_of(SESSION_B), url_of(SESSION_C)]);
+    assert_eq!(
+        meeting_urls(&body["data"]["userSessions"]),
+        [url_of(SESSION_A), url_of(SESSION_B), url_of(SESSION_C)]
+    );
     // Keys come in the order the document asked for them.
-    let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys.join(" "), ALL_FIELDS);
 }
 
 async fn each_alias_gets_its_own_outcome(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let token = app.token(LEARNER, &["Student"]);
     let query = r#"{ mine: userSessions(userIdentifier: "me") { meetingUrl }
@@ -44,20 +60,45 @@ async fn each_alias_gets_its_own_outcome(backend: Backend) {
                     again: userSessions(userIdentifier: "ME") { meetingUrl } }"#;
     let body = app.graphql(query, Some(&token)).await.json();
     let data = body["data"].as_object().unwrap();
-    assert_eq!(data.keys().map(String::as_str).collect::<Vec<_>>(), ["mine", "other", "broken", "again"]);
+    assert_eq!(
+        data.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["mine", "other", "broken", "again"]
+    );
     assert_eq!(meeting_urls(&data["mine"]).len(), 3);
     assert_eq!(meeting_urls(&data["again"]).len(), 3);
-    assert_eq!((&data["other"], &data["broken"]), (&Value::Null, &Value::Null));
-    let mut errors: Vec<(String, String)> = body["errors"].as_array().unwrap().iter()
-        .map(|e| (e["path"][0].as_str().unwrap().to_owned(), e["extensions"]["code"].as_str().unwrap().to_owned()))
+    assert_eq!(
+        (&data["other"], &data["broken"]),
+        (&Value::Null, &Value::Null)
+    );
+    let mut errors: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"][0].as_str().unwrap().to_owned(),
+                e["extensions"]["code"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     errors.sort();
-    assert_eq!(errors, [("broken".into(), "BAD_USER_INPUT".into()), ("other".into(), "FORBIDDEN".into())]);
-    assert!(!body.to_string().contains(&url_of(SESSION_D)), "the other learner's session leaked");
+    assert_eq!(
+        errors,
+        [
+            ("broken".into(), "BAD_USER_INPUT".into()),
+            ("other".into(), "FORBIDDEN".into())
+        ]
+    );
+    assert!(
+        !body.to_string().contains(&url_of(SESSION_D)),
+        "the other learner's session leaked"
+    );
 }
 
 async fn anonymous_and_invalid_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let query = r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#;
     let reply = app.graphql(query, None).await;
@@ -67,7 +108,10 @@ async fn anonymous_and_invalid_tokens(backend: Backend) {
     assert_eq!(codes(&body), ["UNAUTHENTICATED"]);
 
     // Anonymous and malformed: anonymous is reported first.
-    let body = app.graphql(r#"{ userSessions(userIdentifier: "") { name } }"#, None).await.json();
+    let body = app
+        .graphql(r#"{ userSessions(userIdentifier: "") { name } }"#, None)
+        .await
+        .json();
     assert_eq!(codes(&body), ["UNAUTHENTICATED"]);
 
     let reply = app.graphql(query, Some("not-a-jwt")).await;
@@ -78,22 +122,42 @@ async fn anonymous_and_invalid_tokens(backend: Backend) {
     assert_eq!(codes(&body), ["UNAUTHENTICATED"]);
 
     // A malformed identifier from a caller whose roles fail: the identifier is reported.
-    let body = app.graphql(r#"{ userSessions(userIdentifier: "\u0001") { name } }"#, Some(&app.token(LEARNER, &["QA"]))).await.json();
+    let body = app
+        .graphql(
+            r#"{ userSessions(userIdentifier: "\u0001") { name } }"#,
+            Some(&app.token(LEARNER, &["QA"])),
+        )
+        .await
+        .json();
     assert_eq!(codes(&body), ["BAD_USER_INPUT"]);
     assert_eq!(body["data"]["userSessions"], Value::Null);
 }
 
 async fn variables_and_get_requests(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let token = app.token(LEARNER, &["Student"]);
-    let query = "query Q($id: UserIdentifier!) { userSessions(userIdentifier: $id) { meetingUrl } }";
-    let body = app.graphql_body(json!({"query": query, "variables": {"id": LEARNER_LOGIN}, "operationName": "Q"}), Some(&token)).await.json();
+    let query =
+        "query Q($id: UserIdentifier!) { userSessions(userIdentifier: $id) { meetingUrl } }";
+    let body = app
+        .graphql_body(
+            json!({"query": query, "variables": {"id": LEARNER_LOGIN}, "operationName": "Q"}),
+            Some(&token),
+        )
+        .await
+        .json();
     assert_eq!(meeting_urls(&body["data"]["userSessions"]).len(), 3);
 
     // K06: GET with variables as a JSON string works.
-    let request = app.client.get(format!("{}/graphql", app.base))
-        .query(&[("query", query), ("variables", &json!({"id": "me"}).to_string())])
+    let request = app
+        .client
+        .get(format!("{}/graphql", app.base))
+        .query(&[
+            ("query", query),
+            ("variables", &json!({"id": "me"}).to_string()),
+        ])
         .bearer_auth(&token);
     let reply = app.send(request).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -101,24 +165,39 @@ async fn variables_and_get_requests(backend: Backend) {
 
     // K06: no query, or variables that are not JSON: 400 with a GraphQL JSON error body.
     for params in [vec![], vec![("query", query), ("variables", "not-json")]] {
-        let request = app.client.get(format!("{}/graphql", app.base)).query(&params);
+        let request = app
+            .client
+            .get(format!("{}/graphql", app.base))
+            .query(&params);
         let reply = app.send(request).await;
         assert_eq!(reply.status, 400, "{params:?}");
-        assert_eq!(reply.header("content-type"), "application/json; charset=utf-8");
+        assert_eq!(
+            reply.header("content-type"),
+            "application/json; charset=utf-8"
+        );
         let body = reply.json();
         assert!(body["errors"][0]["message"].is_string(), "{body}");
-        assert!(!reply.body.contains("Error(") && !reply.body.contains("{ "), "debug text: {}", reply.body);
+        assert!(
+            !reply.body.contains("Error(") && !reply.body.contains("{ "),
+            "debug text: {}",
+            reply.body
+        );
     }
 
     // Mutations are never run over GET.
-    let request = app.client.get(format!("{}/graphql", app.base)).query(&[("query", "mutation { x }")]);
+    let request = app
+        .client
+        .get(format!("{}/graphql", app.base))
+        .query(&[("query", "mutation { x }")]);
     let reply = app.send(request).await;
     assert_eq!(reply.status, 405);
     assert_eq!(reply.header("allow"), "POST");
 }
 
 async fn status_codes_follow_the_negotiated_media_type(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     const GQL: &str = "application/graphql-response+json; charset=utf-8";
     const JSON: &str = "application/json; charset=utf-8";
     // K05: malformed requests are 400 whatever the Accept; the unknown field depends on it.
@@ -131,58 +210,132 @@ async fn status_codes_follow_the_negotiated_media_type(backend: Backend) {
         (r#"{"query":"{ __typename "}"#, 200, 400),
     ];
     for (body, json_status, gql_status) in cases {
-        for (accept, status, content_type) in [("application/json", *json_status, JSON), ("application/graphql-response+json", *gql_status, GQL)] {
-            let request = app.client.post(format!("{}/graphql", app.base))
-                .header("content-type", "application/json").header("accept", accept).body(body.to_string());
+        for (accept, status, content_type) in [
+            ("application/json", *json_status, JSON),
+            ("application/graphql-response+json", *gql_status, GQL),
+        ] {
+            let request = app
+                .client
+                .post(format!("{}/graphql", app.base))
+                .header("content-type", "application/json")
+                .header("accept", accept)
+                .body(body.to_string());
             let reply = app.send(request).await;
             assert_eq!(reply.status, status, "{body} with {accept}: {}", reply.body);
-            assert_eq!(reply.header("content-type"), content_type, "{body} with {accept}");
+            assert_eq!(
+                reply.header("content-type"),
+                content_type,
+                "{body} with {accept}"
+            );
             let json = reply.json();
-            assert!(json.get("data").is_none(), "{body}: nothing may be executed: {json}");
+            assert!(
+                json.get("data").is_none(),
+                "{body}: nothing may be executed: {json}"
+            );
             assert!(!json["errors"].as_array().unwrap().is_empty());
         }
     }
     // No Accept header: application/json. An Accept naming neither type: 406.
-    let reply = app.send(app.client.post(format!("{}/graphql", app.base)).header("content-type", "application/json").body(r#"{"query":"{ __typename }"}"#)).await;
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}/graphql", app.base))
+                .header("content-type", "application/json")
+                .body(r#"{"query":"{ __typename }"}"#),
+        )
+        .await;
     assert_eq!((reply.status, reply.header("content-type")), (200, JSON));
     assert_eq!(reply.json(), json!({"data": {"__typename": "Query"}}));
-    let reply = app.send(app.client.post(format!("{}/graphql", app.base)).header("content-type", "application/json").header("accept", "text/html").body(r#"{"query":"{ __typename }"}"#)).await;
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}/graphql", app.base))
+                .header("content-type", "application/json")
+                .header("accept", "text/html")
+                .body(r#"{"query":"{ __typename }"}"#),
+        )
+        .await;
     assert_eq!(reply.status, 406);
     assert!(reply.json()["errors"].is_array());
 }
 
 async fn only_json_bodies_are_executed(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let token = app.token(LEARNER, &["Student"]);
-    let body = json!({"query": r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#}).to_string();
+    let body =
+        json!({"query": r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#}).to_string();
     // K07: text/plain, form-encoded and missing Content-Type are refused unexecuted.
-    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None, Some("application/json; charset=latin1")] {
-        let mut request = app.client.post(format!("{}/graphql", app.base)).bearer_auth(&token).body(body.clone());
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+        Some("application/json; charset=latin1"),
+    ] {
+        let mut request = app
+            .client
+            .post(format!("{}/graphql", app.base))
+            .bearer_auth(&token)
+            .body(body.clone());
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
         let reply = app.send(request).await;
         assert_eq!(reply.status, 415, "{content_type:?}");
-        assert!(!reply.body.contains("meet.example.test"), "{content_type:?} was executed");
-        assert!(reply.json()["errors"][0]["message"].as_str().unwrap().contains("Content-Type") || content_type.is_some());
+        assert!(
+            !reply.body.contains("meet.example.test"),
+            "{content_type:?} was executed"
+        );
+        assert!(
+            reply.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Content-Type")
+                || content_type.is_some()
+        );
     }
-    let reply = app.send(app.client.post(format!("{}/graphql", app.base)).bearer_auth(&token).header("content-type", "Application/JSON; charset=UTF-8").body(body)).await;
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}/graphql", app.base))
+                .bearer_auth(&token)
+                .header("content-type", "Application/JSON; charset=UTF-8")
+                .body(body),
+        )
+        .await;
     assert_eq!(reply.status, 200);
     // Other methods.
-    let reply = app.send(app.client.put(format!("{}/graphql", app.base))).await;
+    let reply = app
+        .send(app.client.put(format!("{}/graphql", app.base)))
+        .await;
     assert_eq!((reply.status, reply.header("allow")), (405, "GET, POST"));
 }
 
 async fn hostile_documents_get_ordinary_errors(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let token = app.token(LEARNER, &["Student"]);
     // K13: a list where a scalar is expected, and a deep fragment chain.
-    let reply = app.graphql("{ userSessions(userIdentifier: [4e444]) { name } }", Some(&token)).await;
+    let reply = app
+        .graphql(
+            "{ userSessions(userIdentifier: [4e444]) { name } }",
+            Some(&token),
+        )
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(codes(&reply.json()), ["GRAPHQL_PARSE_FAILED"]);
-    let body = app.graphql("{ userSessions(userIdentifier: [4]) { name } }", Some(&token)).await.json();
+    let body = app
+        .graphql(
+            "{ userSessions(userIdentifier: [4]) { name } }",
+            Some(&token),
+        )
+        .await
+        .json();
     assert_eq!(codes(&body), ["GRAPHQL_VALIDATION_FAILED"]);
     let mut fragments = String::from("query { ...F0 }\n");
     for i in 0..60 {
@@ -193,24 +346,51 @@ async fn hostile_documents_get_ordinary_errors(backend: Backend) {
     assert_eq!(reply.status, 200);
     assert!(reply.json()["errors"].is_array() || reply.json()["data"].is_object());
     // K12: a batch of 1,000 operations is refused as a whole.
-    let batch: Vec<Value> = (0..1000).map(|_| json!({"query": "{ __typename }"})).collect();
+    let batch: Vec<Value> = (0..1000)
+        .map(|_| json!({"query": "{ __typename }"}))
+        .collect();
     let reply = app.graphql_body(Value::Array(batch), Some(&token)).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.json()["errors"][0]["message"].as_str().unwrap().contains("Batched"));
+    assert!(reply.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Batched"));
     // The server still answers.
-    let body = app.graphql(r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#, Some(&token)).await.json();
+    let body = app
+        .graphql(
+            r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#,
+            Some(&token),
+        )
+        .await
+        .json();
     assert_eq!(meeting_urls(&body["data"]["userSessions"]).len(), 3);
 }
 
 async fn graphiql_is_served_from_the_binary(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let page = app.get("/graphiql", None).await;
     assert_eq!(page.status, 200);
     assert!(page.header("content-type").starts_with("text/html"));
-    assert!(page.header("content-security-policy").contains("script-src 'self'"));
-    assert!(!page.body.contains("http://") && !page.body.contains("https://"), "the page must not name another host");
-    for asset in ["init.js", "graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"] {
-        assert!(page.body.contains(&format!("/graphiql/assets/{asset}")), "{asset} not referenced");
+    assert!(page
+        .header("content-security-policy")
+        .contains("script-src 'self'"));
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "the page must not name another host"
+    );
+    for asset in [
+        "init.js",
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
+        assert!(
+            page.body.contains(&format!("/graphiql/assets/{asset}")),
+            "{asset} not referenced"
+        );
         let reply = app.get(&format!("/graphiql/assets/{asset}"), None).await;
         assert_eq!(reply.status, 200, "{asset}");
     }

@@ -48,8 +48,15 @@ impl TestDatabase {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("gateway.db").display());
-                Some(Self { url, admin: None, _dir: Some(dir) })
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("gateway.db").display()
+                );
+                Some(Self {
+                    url,
+                    admin: None,
+                    _dir: Some(dir),
+                })
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url()?;
@@ -57,12 +64,19 @@ impl TestDatabase {
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
                     .unwrap_or_else(|e| panic!("TEST_POSTGRES_URL {admin} is unreachable: {e}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
                 let url = match admin.rsplit_once('/') {
                     Some((server, _)) => format!("{server}/{name}"),
                     None => panic!("TEST_POSTGRES_URL must end in /<database>"),
                 };
-                Some(Self { url, admin: Some((admin, name)), _dir: None })
+                Some(Self {
+                    url,
+                    admin: Some((admin, name)),
+                    _dir: None,
+                })
             }
         }
     }
@@ -72,10 +86,19 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.admin.take() {
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
-                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                    if let Ok(mut conn) =
+                        <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                    {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
                     }
                 });
             })
@@ -97,7 +120,9 @@ pub fn settings(database_url: &str, extra: &[&str]) -> SettingsArgs {
         "false",
     ];
     args.extend_from_slice(extra);
-    Cli::try_parse_from(args).expect("test settings parse").settings
+    Cli::try_parse_from(args)
+        .expect("test settings parse")
+        .settings
 }
 
 pub struct TestApp {
@@ -117,7 +142,9 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp> {
     let db = TestDatabase::new(backend).await?;
     let settings = settings(&db.url, extra);
-    let app = Application::build(&settings).await.expect("application builds");
+    let app = Application::build(&settings)
+        .await
+        .expect("application builds");
     let base = format!("http://{}", app.local_addr());
     let store = app.store.clone();
     tokio::spawn(app.run_until_stopped());
@@ -127,7 +154,13 @@ pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp>
         settings.jwt_audience.clone(),
     )
     .unwrap();
-    Some(TestApp { base, client: reqwest::Client::new(), store, issuer, _db: db })
+    Some(TestApp {
+        base,
+        client: reqwest::Client::new(),
+        store,
+        issuer,
+        _db: db,
+    })
 }
 
 pub struct Reply {
@@ -142,14 +175,19 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
 impl TestApp {
     pub fn token(&self, sub: &str, roles: &[&str]) -> String {
         let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-        self.issuer.mint(sub, &roles, std::time::Duration::from_secs(600)).unwrap()
+        self.issuer
+            .mint(sub, &roles, std::time::Duration::from_secs(600))
+            .unwrap()
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
@@ -171,7 +209,8 @@ impl TestApp {
     }
 
     pub async fn sessions(&self, identifier: &str, token: Option<&str>) -> Reply {
-        self.get(&format!("/users/{identifier}/sessions"), token).await
+        self.get(&format!("/users/{identifier}/sessions"), token)
+            .await
     }
 
     pub async fn graphql(&self, query: &str, token: Option<&str>) -> Reply {
@@ -191,7 +230,10 @@ impl TestApp {
     }
 
     pub async fn import(&self, document: &Value) {
-        self.store.import(document.to_string().as_bytes()).await.expect("fixture imports");
+        self.store
+            .import(document.to_string().as_bytes())
+            .await
+            .expect("fixture imports");
     }
 
     pub async fn with_fixture(self) -> Self {
@@ -291,7 +333,14 @@ pub fn learner_rest_body() -> String {
             r#"{{{t2},"StartDate":1772809200,"EndDate":1772812800,{ids},"TeacherId":"{T2}","MeetingUrl":"https://meet.example.test/{C}","StartDateTime":"2026-03-06T15:00:00+00:00","EndDateTime":"2026-03-06T16:00:00+00:00"}}"#,
             "]"
         ),
-        t1 = t1, t2 = t2, ids = ids, T1 = T1, T2 = T2, A = SESSION_A, B = SESSION_B, C = SESSION_C
+        t1 = t1,
+        t2 = t2,
+        ids = ids,
+        T1 = T1,
+        T2 = T2,
+        A = SESSION_A,
+        B = SESSION_B,
+        C = SESSION_C
     )
 }
 
@@ -312,6 +361,11 @@ pub fn url_of(session: &str) -> String {
 pub fn codes(body: &Value) -> Vec<String> {
     body["errors"]
         .as_array()
-        .map(|errors| errors.iter().map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned()).collect())
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -7,12 +7,23 @@ use sessions_gateway::store::import::ImportError;
 use crate::both_backends;
 use crate::helpers::*;
 
-const TABLES: [&str; 7] = ["centers", "users", "center_members", "staff_assignments", "teachers", "sessions", "session_attendees"];
+const TABLES: [&str; 7] = [
+    "centers",
+    "users",
+    "center_members",
+    "staff_assignments",
+    "teachers",
+    "sessions",
+    "session_attendees",
+];
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     let db = app.store.connection();
     let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), format!("SELECT COUNT(*) FROM {table}")))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) FROM {table}"),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -33,7 +44,9 @@ fn id(prefix: u32, n: usize) -> String {
 
 /// A few thousand records: 20 centers, 1,500 users, 40 teachers, 2,500 sessions.
 fn generated() -> Value {
-    let centers: Vec<Value> = (0..20).map(|n| json!({"id": id(0xc, n), "name": format!("Center {n}")})).collect();
+    let centers: Vec<Value> = (0..20)
+        .map(|n| json!({"id": id(0xc, n), "name": format!("Center {n}")}))
+        .collect();
     let users: Vec<Value> = (0..1500)
         .map(|n| json!({"id": id(0xa, n), "login": format!("user.{n}"), "displayName": format!("User {n}"),
                         "centers": [id(0xc, n % 20)], "staffCenters": if n % 100 == 0 { vec![id(0xc, n % 20)] } else { vec![] }}))
@@ -50,10 +63,20 @@ fn generated() -> Value {
 }
 
 async fn thousands_of_records_and_an_idempotent_reimport(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let document = generated().to_string();
     let report = app.store.import(document.as_bytes()).await.unwrap();
-    assert_eq!((report.centers, report.users, report.teachers, report.sessions), (20, 1500, 40, 2500));
+    assert_eq!(
+        (
+            report.centers,
+            report.users,
+            report.teachers,
+            report.sessions
+        ),
+        (20, 1500, 40, 2500)
+    );
     let after_first = counts(&app).await;
     assert_eq!(after_first[0..2], [20, 1500]);
     let user = id(0xa, 7);
@@ -61,11 +84,21 @@ async fn thousands_of_records_and_an_idempotent_reimport(backend: Backend) {
     let first = app.sessions("me", Some(&token)).await;
     assert_eq!(first.status, 200);
     // user 7 attends sessions n with n % 1500 == 7 or 7n % 1500 == 7.
-    let expected = (0..2500).filter(|n| n % 1500 == 7 || (n * 7) % 1500 == 7).count();
+    let expected = (0..2500)
+        .filter(|n| n % 1500 == 7 || (n * 7) % 1500 == 7)
+        .count();
     assert_eq!(first.json().as_array().unwrap().len(), expected);
     app.store.import(document.as_bytes()).await.unwrap();
-    assert_eq!(counts(&app).await, after_first, "re-importing changed the row counts");
-    assert_eq!(app.sessions("me", Some(&token)).await.body, first.body, "re-importing changed the answer");
+    assert_eq!(
+        counts(&app).await,
+        after_first,
+        "re-importing changed the row counts"
+    );
+    assert_eq!(
+        app.sessions("me", Some(&token)).await.body,
+        first.body,
+        "re-importing changed the answer"
+    );
 }
 
 async fn assert_rejected(app: &TestApp, document: &str, expected: &[&str]) {
@@ -79,11 +112,17 @@ async fn assert_rejected(app: &TestApp, document: &str, expected: &[&str]) {
         }
         other => panic!("expected a rejection naming {expected:?}, got {other:?}"),
     }
-    assert_eq!(counts(app).await, before, "a rejected import wrote something");
+    assert_eq!(
+        counts(app).await,
+        before,
+        "a rejected import wrote something"
+    );
 }
 
 async fn every_kind_of_bad_record_is_rejected_whole(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let good_session = |patch: Value| {
         let mut s = json!({"id": id(0xd, 1), "teacherId": T1, "partnerId": PARTNER, "contentItemId": CONTENT,
@@ -93,7 +132,8 @@ async fn every_kind_of_bad_record_is_rejected_whole(backend: Backend) {
             s[k] = v.clone();
         }
         // A valid center rides along in every file: it must not be written either.
-        json!({"centers": [{"id": id(0xc, 99), "name": "Should not appear"}], "sessions": [s]}).to_string()
+        json!({"centers": [{"id": id(0xc, 99), "name": "Should not appear"}], "sessions": [s]})
+            .to_string()
     };
     let cases: Vec<(String, Vec<&str>)> = vec![
         (good_session(json!({"teacherId": id(0xb, 999)})), vec!["sessions[0]", "\"teacherId\"", "neither in this file nor in the database"]),
@@ -122,13 +162,17 @@ async fn every_kind_of_bad_record_is_rejected_whole(backend: Backend) {
         assert_rejected(&app, document, expected).await;
     }
     // The fixture is still served unchanged.
-    let reply = app.sessions("me", Some(&app.token(LEARNER, &["Student"]))).await;
+    let reply = app
+        .sessions("me", Some(&app.token(LEARNER, &["Student"])))
+        .await;
     assert_eq!(reply.body, learner_rest_body());
 }
 
 /// A trigger makes the database itself fail on the last session of the file.
 async fn a_database_failure_part_way_writes_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let db = app.store.connection();
     let poison = id(0xd, 2499);
     let ddl = match backend {
@@ -144,13 +188,22 @@ async fn a_database_failure_part_way_writes_nothing(backend: Backend) {
         db.execute_unprepared(&statement).await.unwrap();
     }
     let result = app.store.import(generated().to_string().as_bytes()).await;
-    assert!(matches!(result, Err(ImportError::Database(_))), "{result:?}");
-    assert_eq!(counts(&app).await, vec![0; 7], "a failed import left rows behind");
+    assert!(
+        matches!(result, Err(ImportError::Database(_))),
+        "{result:?}"
+    );
+    assert_eq!(
+        counts(&app).await,
+        vec![0; 7],
+        "a failed import left rows behind"
+    );
     assert_eq!(count(&app, "import_runs").await, 0);
 }
 
 async fn lists_replace_and_references_reach_the_database(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     // The learner moves to C2; the session C now has only PEER; references to fixture rows.
     app.import(&json!({
@@ -159,32 +212,66 @@ async fn lists_replace_and_references_reach_the_database(backend: Backend) {
             "meetingUrl": url_of(SESSION_C), "startDateTime": "2026-03-06 15:00:00", "endDateTime": "2026-03-06 16:00:00", "attendees": [PEER]}]
     })).await;
     let learner = app.token(LEARNER, &["Student"]);
-    let urls: Vec<String> = app.sessions("me", Some(&learner)).await.json().as_array().unwrap()
-        .iter().map(|s| s["MeetingUrl"].as_str().unwrap().to_owned()).collect();
+    let urls: Vec<String> = app
+        .sessions("me", Some(&learner))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(urls, [url_of(SESSION_A), url_of(SESSION_B)]);
-    assert_eq!(app.sessions(LEARNER, Some(&app.token(S1, &["StaffMember"]))).await.status, 403, "C1 staff still reach the learner");
-    assert_eq!(app.sessions(LEARNER, Some(&app.token(S2, &["StaffMember"]))).await.status, 200, "C2 staff can't reach the learner");
+    assert_eq!(
+        app.sessions(LEARNER, Some(&app.token(S1, &["StaffMember"])))
+            .await
+            .status,
+        403,
+        "C1 staff still reach the learner"
+    );
+    assert_eq!(
+        app.sessions(LEARNER, Some(&app.token(S2, &["StaffMember"])))
+            .await
+            .status,
+        200,
+        "C2 staff can't reach the learner"
+    );
     // Moving a session's start moves it in every attendee's order.
     app.import(&json!({"sessions": [{"id": SESSION_A, "teacherId": T2, "partnerId": PARTNER, "contentItemId": CONTENT,
         "meetingUrl": url_of(SESSION_A), "startDateTime": "2026-03-07T00:00:00Z", "endDateTime": "2026-03-07T01:00:00Z", "attendees": [LEARNER]}]})).await;
-    let urls: Vec<String> = app.sessions("me", Some(&learner)).await.json().as_array().unwrap()
-        .iter().map(|s| s["MeetingUrl"].as_str().unwrap().to_owned()).collect();
+    let urls: Vec<String> = app
+        .sessions("me", Some(&learner))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(urls, [url_of(SESSION_B), url_of(SESSION_A)]);
     // Two users of one file may swap logins.
     app.import(&json!({"users": [
         {"id": PEER, "login": "far.learner", "centers": [C1]},
         {"id": FAR, "login": "peer.one", "centers": [C2]}
-    ]})).await;
+    ]}))
+    .await;
     let far_token = app.token("peer.one", &["Student"]);
-    assert_eq!(app.sessions("me", Some(&far_token)).await.json()[0]["MeetingUrl"], url_of(SESSION_D));
+    assert_eq!(
+        app.sessions("me", Some(&far_token)).await.json()[0]["MeetingUrl"],
+        url_of(SESSION_D)
+    );
 }
 
 async fn readers_never_see_half_an_import(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let document = generated().to_string();
     let user = id(0xa, 7);
     let token = app.token(&user, &["Student"]);
-    let expected = (0..2500).filter(|n| n % 1500 == 7 || (n * 7) % 1500 == 7).count();
+    let expected = (0..2500)
+        .filter(|n| n % 1500 == 7 || (n * 7) % 1500 == 7)
+        .count();
     let store = app.store.clone();
     let doc2 = document.clone();
     let import = tokio::spawn(async move { store.import(doc2.as_bytes()).await.map(|_| ()) });
@@ -195,15 +282,33 @@ async fn readers_never_see_half_an_import(backend: Backend) {
         seen.insert(reply.json().as_array().unwrap().len());
     }
     import.await.unwrap().unwrap();
-    seen.insert(app.sessions("me", Some(&token)).await.json().as_array().unwrap().len());
-    assert!(seen.iter().all(|n| *n == 0 || *n == expected), "a reader saw a partial import: {seen:?}");
+    seen.insert(
+        app.sessions("me", Some(&token))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+    );
+    assert!(
+        seen.iter().all(|n| *n == 0 || *n == expected),
+        "a reader saw a partial import: {seen:?}"
+    );
     // Two overlapping imports queue up and both land whole.
     let small = fixture().to_string();
-    let (a, b) = tokio::join!(app.store.import(document.as_bytes()), app.store.import(small.as_bytes()));
+    let (a, b) = tokio::join!(
+        app.store.import(document.as_bytes()),
+        app.store.import(small.as_bytes())
+    );
     a.unwrap();
     b.unwrap();
     assert_eq!(count(&app, "sessions").await, 2505);
-    assert_eq!(app.sessions("me", Some(&app.token(LEARNER, &["Student"]))).await.body, learner_rest_body());
+    assert_eq!(
+        app.sessions("me", Some(&app.token(LEARNER, &["Student"])))
+            .await
+            .body,
+        learner_rest_body()
+    );
 }
 
 both_backends!(

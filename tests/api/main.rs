@@ -4,11 +4,12 @@
 mod helpers;
 
 mod auth_tokens;
+mod browser;
 mod cases;
 mod first_run;
 mod graphql_api;
 mod import;
 mod policy_table;
+mod protocol_audit;
 mod rest_api;
 mod schema_drift;
-mod browser;

@@ -8,11 +8,20 @@ use crate::both_backends;
 use crate::helpers::*;
 
 fn user(roles: &[Role]) -> AuthenticatedUser {
-    AuthenticatedUser { id: UserId(uuid::Uuid::nil()), roles: RoleSet::of(roles) }
+    AuthenticatedUser {
+        id: UserId(uuid::Uuid::nil()),
+        roles: RoleSet::of(roles),
+    }
 }
 
-const OTHER_ASSIGNED: Target = Target::Other { id: UserId(uuid::Uuid::from_u128(7)), caller_assigned_to_their_center: true };
-const OTHER_UNASSIGNED: Target = Target::Other { id: UserId(uuid::Uuid::from_u128(7)), caller_assigned_to_their_center: false };
+const OTHER_ASSIGNED: Target = Target::Other {
+    id: UserId(uuid::Uuid::from_u128(7)),
+    caller_assigned_to_their_center: true,
+};
+const OTHER_UNASSIGNED: Target = Target::Other {
+    id: UserId(uuid::Uuid::from_u128(7)),
+    caller_assigned_to_their_center: false,
+};
 
 #[test]
 fn policy_table_from_the_seed() {
@@ -45,13 +54,21 @@ fn policy_table_from_the_seed() {
         // Another user, no shared assignment: no role bypasses rule 1.
         (&[StaffMember], OTHER_UNASSIGNED, false),
         (&[StaffMember, Administrator], OTHER_UNASSIGNED, false),
-        (&[Administrator, User, Student, ProspectWithTrial], OTHER_UNASSIGNED, false),
+        (
+            &[Administrator, User, Student, ProspectWithTrial],
+            OTHER_UNASSIGNED,
+            false,
+        ),
         // Nobody by that identifier.
         (&[StaffMember], Target::Nobody, false),
         (&[Administrator], Target::Nobody, false),
     ];
     for (roles, target, allowed) in table {
-        assert_eq!(authorize(&user(roles), *target).is_ok(), *allowed, "roles {roles:?}, target {target:?}");
+        assert_eq!(
+            authorize(&user(roles), *target).is_ok(),
+            *allowed,
+            "roles {roles:?}, target {target:?}"
+        );
     }
 }
 
@@ -67,29 +84,99 @@ fn http_table() -> Vec<(&'static str, &'static [&'static str], String, Expect)> 
     let unknown_id = "99999999-0000-4000-8000-000000000000".to_string();
     vec![
         // Self, by every identifier form.
-        (LEARNER, &["Student"], "me".into(), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], "ME".into(), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], LEARNER.into(), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], LEARNER.to_uppercase(), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], LEARNER.replace('-', ""), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], format!("{{{LEARNER}}}"), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], format!("({})", LEARNER.to_uppercase()), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], "learner.one".into(), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["Student"], "LEARNER.ONE".into(), Sessions(LEARNER_SESSIONS)),
+        (
+            LEARNER,
+            &["Student"],
+            "me".into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            "ME".into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            LEARNER.into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            LEARNER.to_uppercase(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            LEARNER.replace('-', ""),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            format!("{{{LEARNER}}}"),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            format!("({})", LEARNER.to_uppercase()),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            "learner.one".into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["Student"],
+            "LEARNER.ONE".into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
         // Self, by roles.
         (LEARNER, &["QA"], "me".into(), Denied),
         (LEARNER, &[], "me".into(), Denied),
         (LEARNER, &["ISUSTeacher", "FocusTool"], "me".into(), Denied),
-        (LEARNER, &["QA", "Student"], "me".into(), Sessions(LEARNER_SESSIONS)),
-        (LEARNER, &["ProspectWithTrial"], "me".into(), Sessions(LEARNER_SESSIONS)),
+        (
+            LEARNER,
+            &["QA", "Student"],
+            "me".into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            LEARNER,
+            &["ProspectWithTrial"],
+            "me".into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
         (LEARNER, &["Unknown", "student"], "me".into(), Denied),
         // A learner of the same center, and an administrator, may not read another user.
         (LEARNER, &["Student"], PEER.into(), Denied),
         (LEARNER, &["Administrator"], PEER.into(), Denied),
         // Staff of a shared center, by id and by login.
-        (S1, &["StaffMember"], LEARNER.into(), Sessions(LEARNER_SESSIONS)),
-        (S1, &["StaffMember"], "learner.one".into(), Sessions(LEARNER_SESSIONS)),
-        (S1, &["StaffMember", "QA"], PEER.into(), Sessions(&[SESSION_C])),
+        (
+            S1,
+            &["StaffMember"],
+            LEARNER.into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            S1,
+            &["StaffMember"],
+            "learner.one".into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
+        (
+            S1,
+            &["StaffMember", "QA"],
+            PEER.into(),
+            Sessions(&[SESSION_C]),
+        ),
         // Staff of another center; the staff role without an assignment; an assignment
         // without the staff role.
         (S1, &["StaffMember"], FAR.into(), Denied),
@@ -104,23 +191,46 @@ fn http_table() -> Vec<(&'static str, &'static [&'static str], String, Expect)> 
         // Oneself with no sessions, and a caller id that no user row has.
         (S1, &["StaffMember"], "me".into(), Sessions(&[])),
         (LONER, &["User"], LONER.into(), Sessions(&[])),
-        ("99999999-0000-4000-8000-000000000000", &["Student"], "me".into(), Sessions(&[])),
-        ("99999999-0000-4000-8000-000000000000", &["Student"], unknown_id, Sessions(&[])),
+        (
+            "99999999-0000-4000-8000-000000000000",
+            &["Student"],
+            "me".into(),
+            Sessions(&[]),
+        ),
+        (
+            "99999999-0000-4000-8000-000000000000",
+            &["Student"],
+            unknown_id,
+            Sessions(&[]),
+        ),
         // A login as the token subject.
-        ("staff.one", &["StaffMember"], LEARNER.into(), Sessions(LEARNER_SESSIONS)),
+        (
+            "staff.one",
+            &["StaffMember"],
+            LEARNER.into(),
+            Sessions(LEARNER_SESSIONS),
+        ),
         ("STAFF.ONE", &["StaffMember"], "me".into(), Sessions(&[])),
     ]
 }
 
 async fn authorization_table_on_both_surfaces(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let denied_body = r#"{"Message":"Authorization has been denied for this request."}"#;
     for (sub, roles, identifier, expected) in http_table() {
         let token = app.token(sub, roles);
         let case = format!("{sub} {roles:?} -> {identifier:?}");
-        let rest = app.sessions(&identifier.replace('{', "%7B").replace('}', "%7D"), Some(&token)).await;
-        let query = format!(r#"{{ userSessions(userIdentifier: "{identifier}") {{ meetingUrl }} }}"#);
+        let rest = app
+            .sessions(
+                &identifier.replace('{', "%7B").replace('}', "%7D"),
+                Some(&token),
+            )
+            .await;
+        let query =
+            format!(r#"{{ userSessions(userIdentifier: "{identifier}") {{ meetingUrl }} }}"#);
         let gql = app.graphql(&query, Some(&token)).await;
         assert_eq!(gql.status, 200, "{case}: {}", gql.body);
         let gql = gql.json();
@@ -128,18 +238,34 @@ async fn authorization_table_on_both_surfaces(backend: Backend) {
             Expect::Sessions(ids) => {
                 assert_eq!(rest.status, 200, "{case}: {}", rest.body);
                 let urls: Vec<String> = ids.iter().map(|id| url_of(id)).collect();
-                let rest_urls: Vec<String> = serde_json::from_str::<serde_json::Value>(&rest.body).unwrap()
-                    .as_array().unwrap().iter().map(|s| s["MeetingUrl"].as_str().unwrap().to_owned()).collect();
+                let rest_urls: Vec<String> = serde_json::from_str::<serde_json::Value>(&rest.body)
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
+                    .collect();
                 assert_eq!(rest_urls, urls, "{case} (REST)");
-                assert_eq!(meeting_urls(&gql["data"]["userSessions"]), urls, "{case} (GraphQL)");
+                assert_eq!(
+                    meeting_urls(&gql["data"]["userSessions"]),
+                    urls,
+                    "{case} (GraphQL)"
+                );
                 assert!(gql.get("errors").is_none(), "{case}: {gql}");
             }
             Expect::Denied => {
                 assert_eq!(rest.status, 403, "{case}");
                 assert_eq!(rest.body, denied_body, "{case}");
-                assert_eq!(gql["data"]["userSessions"], serde_json::Value::Null, "{case}");
+                assert_eq!(
+                    gql["data"]["userSessions"],
+                    serde_json::Value::Null,
+                    "{case}"
+                );
                 assert_eq!(codes(&gql), ["FORBIDDEN"], "{case}");
-                assert!(!gql.to_string().contains("meet.example.test"), "{case}: data leaked");
+                assert!(
+                    !gql.to_string().contains("meet.example.test"),
+                    "{case}: data leaked"
+                );
             }
         }
     }
@@ -147,14 +273,21 @@ async fn authorization_table_on_both_surfaces(backend: Backend) {
 
 /// A denial for an existing user and for an unknown one must be indistinguishable.
 async fn denials_do_not_reveal_existence(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let app = app.with_fixture().await;
     let token = app.token(S2, &["StaffMember"]);
     let existing = app.sessions(LEARNER, Some(&token)).await;
-    let unknown = app.sessions("99999999-0000-4000-8000-000000000000", Some(&token)).await;
+    let unknown = app
+        .sessions("99999999-0000-4000-8000-000000000000", Some(&token))
+        .await;
     let unknown_login = app.sessions("no.such.login", Some(&token)).await;
     for reply in [&existing, &unknown, &unknown_login] {
-        assert_eq!((reply.status, reply.body.as_str()), (existing.status, existing.body.as_str()));
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (existing.status, existing.body.as_str())
+        );
     }
     let q = |id: &str| format!(r#"{{ userSessions(userIdentifier: "{id}") {{ name }} }}"#);
     let a = app.graphql(&q(LEARNER), Some(&token)).await.json();
@@ -163,4 +296,7 @@ async fn denials_do_not_reveal_existence(backend: Backend) {
     assert_eq!(a["data"], b["data"]);
 }
 
-both_backends!(authorization_table_on_both_surfaces, denials_do_not_reveal_existence);
+both_backends!(
+    authorization_table_on_both_surfaces,
+    denials_do_not_reveal_existence
+);
