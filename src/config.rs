@@ -149,6 +149,10 @@ pub struct SettingsArgs {
     /// Largest request body, in bytes.
     #[arg(long, global = true, env = "GATEWAY_MAX_BODY_BYTES", value_name = "GATEWAY_MAX_BODY_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(256..=104_857_600))]
     pub max_body_bytes: u64,
+    /// Browser origins allowed to call the API cross-site (comma-separated, e.g.
+    /// https://app.example.com); none when unset.
+    #[arg(long, global = true, env = "GATEWAY_CORS_ORIGINS", value_name = "GATEWAY_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<axum::http::HeaderValue>,
     /// Longest a request may run, in milliseconds.
     #[arg(long, global = true, env = "GATEWAY_REQUEST_TIMEOUT_MS", value_name = "GATEWAY_REQUEST_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub request_timeout_ms: u64,
@@ -173,6 +177,17 @@ fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
         "EdDSA" => Ok(Algorithm::EdDSA),
         _ => Err("expected one of RS256, RS384, RS512, PS256, ES256, ES384, EdDSA".into()),
     }
+}
+
+fn parse_origin(text: &str) -> Result<axum::http::HeaderValue, String> {
+    let origin = text.trim();
+    let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+        && !origin.trim_end_matches('/').ends_with("//")
+        && !origin[origin.find("//").map_or(0, |i| i + 2)..].contains('/');
+    if !valid {
+        return Err(format!("{origin:?} is not an origin like https://app.example.com"));
+    }
+    axum::http::HeaderValue::from_str(origin).map_err(|_| format!("{origin:?} is not a valid origin"))
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -123,8 +123,17 @@ fn router(settings: &SettingsArgs, store: Store, verifier: TokenVerifier) -> Rou
             .route("/graphiql", get(graphiql::page))
             .route("/graphiql/assets/{name}", get(graphiql::asset));
     }
+    let cors = (!settings.cors_origins.is_empty()).then(|| {
+        use axum::http::{header as h, Method};
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(settings.cors_origins.clone())
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([h::AUTHORIZATION, h::CONTENT_TYPE, h::ACCEPT])
+            .max_age(Duration::from_secs(600))
+    });
     router
         .fallback(rest::legacy)
+        .layer(tower::util::option_layer(cors))
         .layer(axum::middleware::from_fn_with_state(
             settings.request_timeout(),
             deadline,

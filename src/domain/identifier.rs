@@ -170,3 +170,55 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn guid_text() -> impl Strategy<Value = (uuid::Uuid, String)> {
+        (any::<u128>(), 0..4usize, any::<bool>(), "[ \t\n]{0,3}", "[ \t\n]{0,3}").prop_map(
+            |(bits, form, upper, lead, trail)| {
+                let id = uuid::Uuid::from_u128(bits);
+                let text = match form {
+                    0 => id.simple().to_string(),
+                    1 => id.hyphenated().to_string(),
+                    2 => format!("{{{}}}", id.hyphenated()),
+                    _ => format!("({})", id.hyphenated()),
+                };
+                let text = if upper { text.to_uppercase() } else { text };
+                (id, format!("{lead}{text}{trail}"))
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn every_accepted_guid_form_parses_to_its_id((id, text) in guid_text()) {
+            prop_assert_eq!(UserIdentifier::parse(&text), Ok(UserIdentifier::Id(UserId(id))));
+        }
+
+        #[test]
+        fn any_input_parses_or_is_refused_for_a_stated_reason(text in any::<String>()) {
+            let trimmed = text.trim();
+            match UserIdentifier::parse(&text) {
+                Ok(UserIdentifier::Login(login)) => {
+                    prop_assert_eq!(login.key(), trimmed.to_lowercase());
+                    prop_assert!(parse_guid(trimmed).is_none());
+                    prop_assert!(!trimmed.eq_ignore_ascii_case("me"));
+                }
+                Ok(UserIdentifier::Me) => prop_assert!(trimmed.eq_ignore_ascii_case("me")),
+                Ok(UserIdentifier::Id(UserId(id))) => prop_assert_eq!(parse_guid(trimmed), Some(id)),
+                Err(IdentifierError::Empty) => prop_assert!(trimmed.is_empty()),
+                Err(IdentifierError::TooLong) => prop_assert!(trimmed.chars().count() > MAX_IDENTIFIER_CHARS),
+                Err(IdentifierError::ControlCharacter) => prop_assert!(trimmed.chars().any(char::is_control)),
+            }
+        }
+
+        #[test]
+        fn logins_are_case_insensitive(text in "[a-zA-Z0-9._@ÄÖÜäöüÉé-]{1,40}") {
+            prop_assert_eq!(UserIdentifier::parse(&text.to_lowercase()), UserIdentifier::parse(&text.to_uppercase()));
+        }
+    }
+}

@@ -382,6 +382,9 @@ async fn handle(
             error
                 .extensions
                 .get_or_insert_with(|| code_extension("GRAPHQL_VALIDATION_FAILED"));
+            if let Some(variable) = limit_behind(&error.message) {
+                error.message = format!("{} (limit {variable})", error.message.trim_end_matches('.'));
+            }
         }
         return Ok(request_error(media, errors));
     }
@@ -455,6 +458,19 @@ fn order_like_document(
     fields.sort_by_cached_key(|key, _| keys.iter().position(|k| k == key).unwrap_or(usize::MAX));
 }
 
+/// The setting behind one of async-graphql's limit messages, so the error names it.
+fn limit_behind(message: &str) -> Option<&'static str> {
+    if message.starts_with("Query is too complex") {
+        Some("GATEWAY_MAX_COMPLEXITY")
+    } else if message.starts_with("Query is nested too deep") {
+        Some("GATEWAY_MAX_DEPTH")
+    } else if message.starts_with("The number of directives on the field") {
+        Some("GATEWAY_MAX_DIRECTIVES")
+    } else {
+        None
+    }
+}
+
 /// With `application/json` a GraphQL request error is still a 200 (legacy clients read the
 /// body); with `application/graphql-response+json` it is a 400.
 fn request_error_status(media: Media) -> StatusCode {
@@ -483,4 +499,64 @@ fn is_query(operations: &DocumentOperations, name: Option<&str>) -> bool {
         },
     };
     ty == OperationType::Query
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Json> {
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<i64>().prop_map(|n| Json::from(n)),
+            ".{0,12}".prop_map(Json::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+                prop::collection::btree_map("query|variables|operationName|extensions|[a-z]{1,6}", inner, 0..5)
+                    .prop_map(|m| Json::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Arbitrary bytes never panic the decoder; only an object with a string `query` passes.
+        #[test]
+        fn body_decoder_accepts_exactly_valid_requests(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let accepted = params_from_json(&bytes).is_ok();
+            let valid = matches!(serde_json::from_slice::<Json>(&bytes), Ok(Json::Object(m)) if m.get("query").is_some_and(Json::is_string));
+            prop_assert!(!accepted || valid);
+        }
+
+        #[test]
+        fn body_decoder_follows_the_parameter_rules(value in json_value()) {
+            let bytes = serde_json::to_vec(&value).unwrap();
+            let outcome = params_from_json(&bytes);
+            let expected = match &value {
+                Json::Object(m) => {
+                    let typed = |key: &str, ok: fn(&Json) -> bool| m.get(key).is_none_or(ok);
+                    m.get("query").is_some_and(Json::is_string)
+                        && typed("operationName", |v| v.is_string() || v.is_null())
+                        && typed("variables", |v| v.is_object() || v.is_null())
+                        && typed("extensions", |v| v.is_object() || v.is_null())
+                }
+                _ => false,
+            };
+            prop_assert_eq!(outcome.is_ok(), expected);
+            if let Err(rejection) = outcome {
+                prop_assert_eq!(rejection.status, StatusCode::BAD_REQUEST);
+            }
+        }
+
+        #[test]
+        fn query_string_decoder_never_panics(raw in "[a-zA-Z=&%{}\\[\\]\":,0-9+ ]{0,80}") {
+            if let Err(rejection) = params_from_query_string(Some(&raw)) {
+                prop_assert_eq!(rejection.status, StatusCode::BAD_REQUEST);
+            }
+        }
+    }
 }

@@ -369,3 +369,16 @@ pub fn codes(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+impl TestApp {
+    /// After a hostile or malformed request: a normal query still gets its normal answer.
+    pub async fn assert_still_serving(&self) {
+        let token = self.token(LEARNER, &["Student"]);
+        let reply = self.graphql(r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#, Some(&token)).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            meeting_urls(&reply.json()["data"]["userSessions"]),
+            [url_of(SESSION_A), url_of(SESSION_B), url_of(SESSION_C)]
+        );
+    }
+}

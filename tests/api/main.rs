@@ -9,6 +9,7 @@ mod cases;
 mod first_run;
 mod graphql_api;
 mod import;
+mod limits;
 mod policy_table;
 mod protocol_audit;
 mod rest_api;
