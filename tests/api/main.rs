@@ -11,6 +11,7 @@ mod graphql_api;
 mod import;
 mod limits;
 mod policy_table;
+mod postgres;
 mod protocol_audit;
 mod rest_api;
 mod schema_drift;
