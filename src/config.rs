@@ -185,9 +185,12 @@ fn parse_origin(text: &str) -> Result<axum::http::HeaderValue, String> {
         && !origin.trim_end_matches('/').ends_with("//")
         && !origin[origin.find("//").map_or(0, |i| i + 2)..].contains('/');
     if !valid {
-        return Err(format!("{origin:?} is not an origin like https://app.example.com"));
+        return Err(format!(
+            "{origin:?} is not an origin like https://app.example.com"
+        ));
     }
-    axum::http::HeaderValue::from_str(origin).map_err(|_| format!("{origin:?} is not a valid origin"))
+    axum::http::HeaderValue::from_str(origin)
+        .map_err(|_| format!("{origin:?} is not a valid origin"))
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -178,8 +178,14 @@ mod properties {
     use super::*;
 
     fn guid_text() -> impl Strategy<Value = (uuid::Uuid, String)> {
-        (any::<u128>(), 0..4usize, any::<bool>(), "[ \t\n]{0,3}", "[ \t\n]{0,3}").prop_map(
-            |(bits, form, upper, lead, trail)| {
+        (
+            any::<u128>(),
+            0..4usize,
+            any::<bool>(),
+            "[ \t\n]{0,3}",
+            "[ \t\n]{0,3}",
+        )
+            .prop_map(|(bits, form, upper, lead, trail)| {
                 let id = uuid::Uuid::from_u128(bits);
                 let text = match form {
                     0 => id.simple().to_string(),
@@ -189,8 +195,7 @@ mod properties {
                 };
                 let text = if upper { text.to_uppercase() } else { text };
                 (id, format!("{lead}{text}{trail}"))
-            },
-        )
+            })
     }
 
     proptest! {

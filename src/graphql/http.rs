@@ -383,7 +383,8 @@ async fn handle(
                 .extensions
                 .get_or_insert_with(|| code_extension("GRAPHQL_VALIDATION_FAILED"));
             if let Some(variable) = limit_behind(&error.message) {
-                error.message = format!("{} (limit {variable})", error.message.trim_end_matches('.'));
+                error.message =
+                    format!("{} (limit {variable})", error.message.trim_end_matches('.'));
             }
         }
         return Ok(request_error(media, errors));
@@ -517,8 +518,12 @@ mod properties {
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
-                prop::collection::btree_map("query|variables|operationName|extensions|[a-z]{1,6}", inner, 0..5)
-                    .prop_map(|m| Json::Object(m.into_iter().collect())),
+                prop::collection::btree_map(
+                    "query|variables|operationName|extensions|[a-z]{1,6}",
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Json::Object(m.into_iter().collect())),
             ]
         })
     }

@@ -288,7 +288,12 @@ async fn public_keys_verify_their_algorithm_only(backend: Backend) {
         ),
     ] {
         let public_path = key_file(public);
-        let Some(app) = spawn_app_with_key(backend, &public_path, name).await else {
+        let Some(app) = spawn_app_with(
+            backend,
+            &["--jwt-public-key", &public_path, "--jwt-algorithm", name],
+        )
+        .await
+        else {
             return;
         };
         let app = app.with_fixture().await;
@@ -312,40 +317,6 @@ async fn public_keys_verify_their_algorithm_only(backend: Backend) {
         )
         .await;
     }
-}
-
-/// Like `spawn_app_with`, but with a public key instead of the test secret.
-async fn spawn_app_with_key(backend: Backend, key: &str, algorithm: &str) -> Option<TestApp> {
-    use clap::Parser;
-    let db = TestDatabase::new(backend).await?;
-    let cli = sessions_gateway::config::Cli::try_parse_from([
-        "sessions-gateway",
-        "--database-url",
-        &db.url,
-        "--listen",
-        "127.0.0.1:0",
-        "--demo-data",
-        "false",
-        "--jwt-public-key",
-        key,
-        "--jwt-algorithm",
-        algorithm,
-    ])
-    .unwrap();
-    let app = sessions_gateway::startup::Application::build(&cli.settings)
-        .await
-        .expect("builds");
-    let base = format!("http://{}", app.local_addr());
-    let store = app.store.clone();
-    tokio::spawn(app.run_until_stopped());
-    let issuer = sessions_gateway::auth::TokenIssuer::hs256(SECRET.as_bytes(), None, None).unwrap();
-    Some(TestApp {
-        base,
-        client: reqwest::Client::new(),
-        store,
-        issuer,
-        _db: db,
-    })
 }
 
 both_backends!(

@@ -107,6 +107,8 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Test settings: the given database, port 0, no demo data, and the test secret unless
+/// `extra` configures a public key instead.
 pub fn settings(database_url: &str, extra: &[&str]) -> SettingsArgs {
     let mut args = vec![
         "sessions-gateway",
@@ -114,11 +116,12 @@ pub fn settings(database_url: &str, extra: &[&str]) -> SettingsArgs {
         database_url,
         "--listen",
         "127.0.0.1:0",
-        "--jwt-secret",
-        SECRET,
         "--demo-data",
         "false",
     ];
+    if !extra.contains(&"--jwt-public-key") {
+        args.extend_from_slice(&["--jwt-secret", SECRET]);
+    }
     args.extend_from_slice(extra);
     Cli::try_parse_from(args)
         .expect("test settings parse")
@@ -142,7 +145,12 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp> {
     let db = TestDatabase::new(backend).await?;
     let settings = settings(&db.url, extra);
-    let app = Application::build(&settings)
+    Some(start(db, &settings).await)
+}
+
+/// Builds and serves the application with `settings`; `db` lives as long as the app.
+pub async fn start(db: TestDatabase, settings: &SettingsArgs) -> TestApp {
+    let app = Application::build(settings)
         .await
         .expect("application builds");
     let base = format!("http://{}", app.local_addr());
@@ -154,13 +162,13 @@ pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> Option<TestApp>
         settings.jwt_audience.clone(),
     )
     .unwrap();
-    Some(TestApp {
+    TestApp {
         base,
         client: reqwest::Client::new(),
         store,
         issuer,
         _db: db,
-    })
+    }
 }
 
 pub struct Reply {
@@ -374,7 +382,12 @@ impl TestApp {
     /// After a hostile or malformed request: a normal query still gets its normal answer.
     pub async fn assert_still_serving(&self) {
         let token = self.token(LEARNER, &["Student"]);
-        let reply = self.graphql(r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#, Some(&token)).await;
+        let reply = self
+            .graphql(
+                r#"{ userSessions(userIdentifier: "me") { meetingUrl } }"#,
+                Some(&token),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(
             meeting_urls(&reply.json()["data"]["userSessions"]),

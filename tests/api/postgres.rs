@@ -12,29 +12,49 @@ use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_starting_together_migrate_once() {
-    let Some(db) = TestDatabase::new(Backend::Postgres).await else { return };
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
     let settings = settings(&db.url, &[]);
     let replicas: Vec<_> = (0..4)
         .map(|_| {
             let settings = settings.clone();
-            tokio::spawn(async move { sessions_gateway::startup::Application::build(&settings).await.map(|_| ()) })
+            tokio::spawn(async move {
+                sessions_gateway::startup::Application::build(&settings)
+                    .await
+                    .map(|_| ())
+            })
         })
         .collect();
     for replica in replicas {
         let started = replica.await.unwrap();
-        assert!(started.is_ok(), "a replica failed to start: {}", started.unwrap_err());
+        assert!(
+            started.is_ok(),
+            "a replica failed to start: {}",
+            started.unwrap_err()
+        );
     }
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
-    let (applied,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seaql_migrations").fetch_one(&mut conn).await.unwrap();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let (applied,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seaql_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(applied, 1);
     // No demo data on PostgreSQL, ever.
-    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&mut conn).await.unwrap();
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(users, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_backends_answer_with_the_same_bytes() {
-    let Some(pg) = spawn_app(Backend::Postgres).await else { return };
+    let Some(pg) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
     let sqlite = spawn_app(Backend::Sqlite).await.unwrap();
     for app in [&pg, &sqlite] {
         app.import(&fixture()).await;
@@ -50,13 +70,34 @@ async fn both_backends_answer_with_the_same_bytes() {
     ];
     for (sub, roles, identifier) in &requests {
         let (a, b) = (pg.token(sub, roles), sqlite.token(sub, roles));
-        let (x, y) = (pg.sessions(identifier, Some(&a)).await, sqlite.sessions(identifier, Some(&b)).await);
-        assert_eq!((x.status, &x.body), (y.status, &y.body), "REST {sub} -> {identifier}");
-        let query = format!(r#"{{ userSessions(userIdentifier: "{identifier}") {{ name contact photo startDate endDate partnerId contentItemId teacherId meetingUrl startDateTime endDateTime }} }}"#);
-        let (x, y) = (pg.graphql(&query, Some(&a)).await, sqlite.graphql(&query, Some(&b)).await);
-        assert_eq!((x.status, &x.body), (y.status, &y.body), "GraphQL {sub} -> {identifier}");
+        let (x, y) = (
+            pg.sessions(identifier, Some(&a)).await,
+            sqlite.sessions(identifier, Some(&b)).await,
+        );
+        assert_eq!(
+            (x.status, &x.body),
+            (y.status, &y.body),
+            "REST {sub} -> {identifier}"
+        );
+        let query = format!(
+            r#"{{ userSessions(userIdentifier: "{identifier}") {{ name contact photo startDate endDate partnerId contentItemId teacherId meetingUrl startDateTime endDateTime }} }}"#
+        );
+        let (x, y) = (
+            pg.graphql(&query, Some(&a)).await,
+            sqlite.graphql(&query, Some(&b)).await,
+        );
+        assert_eq!(
+            (x.status, &x.body),
+            (y.status, &y.body),
+            "GraphQL {sub} -> {identifier}"
+        );
     }
-    assert_eq!(pg.sessions("me", Some(&pg.token(LEARNER, &["Student"]))).await.body, learner_rest_body());
+    assert_eq!(
+        pg.sessions("me", Some(&pg.token(LEARNER, &["Student"])))
+            .await
+            .body,
+        learner_rest_body()
+    );
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,14 +123,18 @@ impl Proxy {
         let upstream = Arc::new(upstream);
         tokio::spawn(async move {
             loop {
-                let Ok((client, _)) = listener.accept().await else { return };
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
                 if *watcher.borrow() == Link::Cut {
                     drop(client);
                     continue;
                 }
                 let (upstream, watcher) = (upstream.clone(), watcher.clone());
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(upstream.as_str()).await else { return };
+                    let Ok(server) = TcpStream::connect(upstream.as_str()).await else {
+                        return;
+                    };
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
                     tokio::select! {
@@ -108,7 +153,11 @@ impl Proxy {
 }
 
 /// Copies bytes while the link is open; waits while stalled; returns (closing) once cut.
-async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, mut link: watch::Receiver<Link>) {
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut link: watch::Receiver<Link>,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let state = *link.borrow_and_update();
@@ -130,106 +179,100 @@ async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp:
     }
 }
 
+const FAILURE: &str = r#"{"Message":"An error has occurred."}"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outages_fail_fast_and_heal_by_themselves() {
-    let Some(db) = TestDatabase::new(Backend::Postgres).await else { return };
-    let (server, name) = db.url.trim_start_matches("postgres://").split_once('/').unwrap();
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
+    let (server, name) = db
+        .url
+        .trim_start_matches("postgres://")
+        .split_once('/')
+        .unwrap();
     let (user, hostport) = server.split_once('@').unwrap();
     let proxy = Proxy::start(hostport.to_owned()).await;
     let through_proxy = format!("postgres://{user}@127.0.0.1:{}/{name}", proxy.port);
-    let settings = settings(&through_proxy, &[
-        "--db-acquire-timeout-ms", "1000", "--db-statement-timeout-ms", "2000", "--request-timeout-ms", "3000",
-        "--db-max-connections", "4",
-    ]);
-    let app = sessions_gateway::startup::Application::build(&settings).await.expect("starts through the proxy");
-    let base = format!("http://{}", app.local_addr());
-    let store = app.store.clone();
-    tokio::spawn(app.run_until_stopped());
-    store.import(fixture().to_string().as_bytes()).await.unwrap();
-    let client = reqwest::Client::new();
-    let issuer = sessions_gateway::auth::TokenIssuer::hs256(SECRET.as_bytes(), None, None).unwrap();
-    let token = issuer.mint(S1, &["StaffMember".to_owned()], Duration::from_secs(600)).unwrap();
-    let rest = |client: reqwest::Client, base: String, token: String| async move {
+    let settings = settings(
+        &through_proxy,
+        &[
+            "--db-acquire-timeout-ms",
+            "1000",
+            "--db-statement-timeout-ms",
+            "2000",
+            "--request-timeout-ms",
+            "3000",
+            "--db-max-connections",
+            "4",
+        ],
+    );
+    let app = Arc::new(start(db, &settings).await.with_fixture().await);
+    let token = app.token(S1, &["StaffMember"]);
+    let timed = |app: Arc<TestApp>, token: String| async move {
         let started = Instant::now();
-        let r = client.get(format!("{base}/users/{LEARNER}/sessions")).bearer_auth(token).send().await.unwrap();
-        (r.status().as_u16(), r.text().await.unwrap(), started.elapsed())
+        let reply = app.sessions(LEARNER, Some(&token)).await;
+        (reply.status, reply.body, started.elapsed())
     };
-    let ready = |client: reqwest::Client, base: String| async move {
-        client.get(format!("{base}/readyz")).send().await.unwrap().status().as_u16()
-    };
-    assert_eq!(rest(client.clone(), base.clone(), token.clone()).await.0, 200);
+    assert_eq!(app.sessions(LEARNER, Some(&token)).await.status, 200);
 
     // The database goes away: readiness says so, requests fail fast with the generic error.
     proxy.set(Link::Cut);
-    assert_eq!(ready(client.clone(), base.clone()).await, 503);
+    assert_eq!(app.get("/readyz", None).await.status, 503);
     for _ in 0..3 {
-        let (status, body, took) = rest(client.clone(), base.clone(), token.clone()).await;
-        assert_eq!((status, body.as_str()), (500, r#"{"Message":"An error has occurred."}"#));
+        let (status, body, took) = timed(app.clone(), token.clone()).await;
+        assert_eq!((status, body.as_str()), (500, FAILURE));
         assert!(took < Duration::from_secs(3), "took {took:?}");
     }
-    let gql = client.post(format!("{base}/graphql")).bearer_auth(&token).header("content-type", "application/json")
-        .body(format!(r#"{{"query":"{{ userSessions(userIdentifier: \"{LEARNER}\") {{ name }} }}"}}"#)).send().await.unwrap();
-    let body: serde_json::Value = gql.json().await.unwrap();
+    let body = app
+        .graphql(
+            &format!(r#"{{ userSessions(userIdentifier: "{LEARNER}") {{ name }} }}"#),
+            Some(&token),
+        )
+        .await
+        .json();
     assert_eq!(codes(&body), ["INTERNAL_SERVER_ERROR"]);
-    assert!(!body.to_string().to_lowercase().contains("connect"), "{body}");
+    assert!(
+        !body.to_string().to_lowercase().contains("connect"),
+        "{body}"
+    );
 
     // It comes back: the gateway heals without a restart.
     proxy.set(Link::Open);
-    let healed = heal(&client, &base, &token).await;
-    assert!(healed, "the gateway did not recover after the database returned");
-    assert_eq!(ready(client.clone(), base.clone()).await, 200);
+    assert!(
+        heal(&app, &token).await,
+        "the gateway did not recover after the database returned"
+    );
+    assert_eq!(app.get("/readyz", None).await.status, 200);
 
     // A cut while a query is in flight: that request fails, quickly, and later ones succeed.
     proxy.set(Link::Stalled);
-    let in_flight = tokio::spawn(rest(client.clone(), base.clone(), token.clone()));
+    let in_flight = tokio::spawn(timed(app.clone(), token.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.set(Link::Cut);
     let (status, body, took) = in_flight.await.unwrap();
-    assert_eq!((status, body.as_str()), (500, r#"{"Message":"An error has occurred."}"#));
+    assert_eq!((status, body.as_str()), (500, FAILURE));
     assert!(took < Duration::from_secs(3), "took {took:?}");
     proxy.set(Link::Open);
-    assert!(heal(&client, &base, &token).await);
+    assert!(heal(&app, &token).await);
 
     // A database that stops answering without closing: the request deadline answers.
     proxy.set(Link::Stalled);
-    let (status, body, took) = rest(client.clone(), base.clone(), token.clone()).await;
-    assert_eq!((status, body.as_str()), (503, r#"{"Message":"An error has occurred."}"#));
+    let (status, body, took) = timed(app.clone(), token.clone()).await;
+    assert_eq!((status, body.as_str()), (503, FAILURE));
     assert!(took < Duration::from_secs(5), "took {took:?}");
     proxy.set(Link::Open);
-    assert!(heal(&client, &base, &token).await);
+    assert!(heal(&app, &token).await);
 }
 
 /// Polls for up to ten seconds until a request succeeds again.
-async fn heal(client: &reqwest::Client, base: &str, token: &str) -> bool {
+async fn heal(app: &TestApp, token: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let r = client.get(format!("{base}/users/{LEARNER}/sessions")).bearer_auth(token).send().await.unwrap();
-        if r.status() == 200 {
+        if app.sessions(LEARNER, Some(token)).await.status == 200 {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
-}
-
-/// Managed PostgreSQL services require TLS: `sslmode=require` in DATABASE_URL must work.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_connections_when_the_url_asks_for_them() {
-    use sea_orm::ConnectionTrait;
-    let Some(db) = TestDatabase::new(Backend::Postgres).await else { return };
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
-    let (ssl,): (String,) = sqlx::query_as("SHOW ssl").fetch_one(&mut conn).await.unwrap();
-    if ssl != "on" {
-        eprintln!("\n!!! the PostgreSQL server has ssl=off: SKIPPING the TLS test !!!\n");
-        return;
-    }
-    let settings = settings(&format!("{}?sslmode=require", db.url), &[]);
-    let app = sessions_gateway::startup::Application::build(&settings).await.expect("starts over TLS");
-    let db = app.store.connection();
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(row.try_get_by_index::<bool>(0).unwrap(), "the connection is not encrypted");
 }
