@@ -276,3 +276,42 @@ async fn heal(app: &TestApp, token: &str) -> bool {
     }
     false
 }
+
+/// Managed PostgreSQL services require TLS: `sslmode=require` in DATABASE_URL must work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_connections_when_the_url_asks_for_them() {
+    use sea_orm::ConnectionTrait;
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let (ssl,): (String,) = sqlx::query_as("SHOW ssl")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    if ssl != "on" {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but the PostgreSQL server has ssl=off"
+        );
+        eprintln!("\n!!! the PostgreSQL server has ssl=off: SKIPPING the TLS test !!!\n");
+        return;
+    }
+    let settings = settings(&format!("{}?sslmode=require", db.url), &[]);
+    let app = start(db, &settings).await;
+    let db = app.store.connection();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        row.try_get_by_index::<bool>(0).unwrap(),
+        "the connection is not encrypted"
+    );
+}
