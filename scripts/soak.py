@@ -37,6 +37,8 @@ N_USERS = 500
 N_TEACHERS = 20
 N_SESSIONS = 3000
 STAFF_EVERY = 25  # users 0, 25, 50, ... are staff members (20 of them)
+# GATEWAY_REQUEST_TIMEOUT_MS is 10 s by default: any answer slower than this is wrong.
+SLOW_SECONDS = 12.0
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -394,6 +396,8 @@ class Workload:
             ("hostile", self.hos_deep_inline_fragments, 2),
             ("hostile", self.hos_fragment_chain, 2),
             ("hostile", self.hos_too_many_tokens, 1),
+            ("hostile", self.hos_brace_nesting, 1),
+            ("hostile", self.hos_deep_json, 1),
             ("hostile", self.hos_alg_none, 2),
             ("hostile", self.hos_expired, 2),
             ("hostile", self.hos_garbage_token, 1),
@@ -580,26 +584,33 @@ class Workload:
                                  gql_refused(200, {"GRAPHQL_VALIDATION_FAILED"}))
 
     def hos_deep_introspection(self, rng):
-        depth = rng.randrange(20, 60)
+        depth = rng.randrange(20, 300)
         inner = "name"
         for _ in range(depth):
             inner = f"ofType {{ {inner} }}"
         query = f"{{ __schema {{ types {{ fields {{ type {{ {inner} }} }} }} }} }}"
         return self._hostile_gql(rng, "hos_deep_introspection", query,
-                                 gql_refused(200, {"GRAPHQL_VALIDATION_FAILED"}))
+                                 gql_refused(200, {"GRAPHQL_VALIDATION_FAILED",
+                                                   "GRAPHQL_PARSE_FAILED"}))
 
     def hos_deep_inline_fragments(self, rng):
-        """Inline fragments nested far deeper than GATEWAY_MAX_DEPTH fields. Fragments are not
-        fields, so this stays a valid query for oneself and must answer exactly."""
+        """Inline fragments nested deeply. Fragments are not fields, so up to the recursion
+        limit (32 selection sets) this is a valid query for oneself and must answer exactly;
+        far past it the document must be refused."""
         user_id, token = self.any_student(rng)
-        depth = rng.randrange(50, 200)
+        refused = rng.random() < 0.6
+        depth = rng.randrange(40, 300) if refused else rng.randrange(2, 29)
         inner = "meetingUrl startDateTime"
         for _ in range(depth):
             inner = f"... on TeacherSession {{ {inner} }}"
         query = f'{{ userSessions(userIdentifier: "me") {{ {inner} }} }}'
         body, headers = self.gql_post(query, None, bearer(token))
+        if refused:
+            check = gql_refused(200, {"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"})
+        else:
+            check = gql_ok({"userSessions": self.data.expected[user_id]})
         return Req("hostile", "hos_deep_inline_fragments", "POST", "/graphql", headers, body,
-                   check=gql_ok({"userSessions": self.data.expected[user_id]}))
+                   check=check)
 
     def hos_fragment_chain(self, rng):
         """Named fragments each spreading the next one twice: 2^n paths through a tiny
@@ -627,6 +638,24 @@ class Workload:
         query = "{ " + "__typename " * 2500 + "}"
         return self._hostile_gql(rng, "hos_too_many_tokens", query,
                                  gql_refused(200, {"GRAPHQL_VALIDATION_FAILED"}))
+
+    def hos_brace_nesting(self, rng):
+        n = rng.randrange(100, 1000)
+        return self._hostile_gql(rng, "hos_brace_nesting", "{" * n + "}" * n,
+                                 gql_refused(200, {"GRAPHQL_VALIDATION_FAILED",
+                                                   "GRAPHQL_PARSE_FAILED"}))
+
+    def hos_deep_json(self, rng):
+        """JSON nested far past any sane depth, in `variables`: a 400, never a stack overflow."""
+        _, token = self.any_student(rng)
+        n = rng.randrange(200, 8000)  # stays under the 64 KiB body limit
+        nested = "[" * n + "]" * n if rng.random() < 0.5 else '{"a":' * n + "1" + "}" * n
+        body = ('{"query":"{ userSessions(userIdentifier: \\"me\\") { meetingUrl } }",'
+                f'"variables":{{"v":{nested}}}}}').encode()
+        headers = bearer(token)
+        headers["Content-Type"] = "application/json"
+        return Req("hostile", "hos_deep_json", "POST", "/graphql", headers, body,
+                   check=gql_refused(400, {"BAD_REQUEST"}))
 
     def _none_token(self) -> str:
         def b64(obj) -> str:
@@ -702,12 +731,15 @@ class Connection:
         self.conn = None
         self.served = 0  # responses read on the current connection
         self.reconnects = 0
+        self.last_kind = None  # the kind of the last answered request on this connection
+        self.closed_after = collections.Counter()  # kind -> silent closes that followed it
 
     def close(self):
         if self.conn is not None:
             self.conn.close()
         self.conn = None
         self.served = 0
+        self.last_kind = None
 
     def _once(self, req: Req):
         if self.conn is None:
@@ -726,6 +758,7 @@ class Connection:
             self.close()
         else:
             self.served += 1
+            self.last_kind = req.kind
         return resp.status, headers, body
 
     def send(self, req: Req):
@@ -733,6 +766,7 @@ class Connection:
             self.close()
         for attempt in range(2):
             reused = self.served > 0
+            last_kind = self.last_kind
             try:
                 return self._once(req)
             except self.RETRYABLE as e:
@@ -740,6 +774,7 @@ class Connection:
                 if reused and attempt == 0:
                     # An idle keep-alive connection the server had closed: reconnect, retry.
                     self.reconnects += 1
+                    self.closed_after[last_kind] += 1
                     continue
                 raise TransportError(f"{type(e).__name__}: {e}") from e
             except (OSError, http.client.HTTPException) as e:
@@ -822,6 +857,9 @@ def worker(index, base_seed, workload, host, port, deadline, stop, out: Stats, c
             problem = req.check(status, headers, body)
         except Exception as e:  # a checker crash is a wrong answer, not a soak crash
             problem = f"checker raised {type(e).__name__}: {e}"
+        if not problem and elapsed > SLOW_SECONDS:
+            problem = (f"answered after {elapsed:.1f} s, past the gateway's 10 s request "
+                       f"timeout (limit here {SLOW_SECONDS} s)")
         if problem:
             out.wrong += 1
             out.wrong_by_kind[req.kind] += 1
@@ -930,6 +968,10 @@ def run(args) -> int:
     for s in per_thread:
         stats.merge(s)
     reconnects = sum(c.reconnects for c in conns if c is not None)
+    closed_after = collections.Counter()
+    for c in conns:
+        if c is not None:
+            closed_after.update(c.closed_after)
 
     if rss_1min is None and samples:
         rss_1min = samples[-1]
@@ -959,6 +1001,9 @@ def run(args) -> int:
     for sample in stats.wrong_samples[:5]:
         print(f"    - {sample}")
     print(f"transport errors    {stats.transport}  (idle keep-alive reconnects: {reconnects})")
+    if closed_after:
+        print("  server closed the keep-alive connection silently (no Connection: close) after: "
+              + ", ".join(f"{k} {v}" for k, v in closed_after.most_common()))
     for sample in stats.transport_samples[:5]:
         print(f"    - {sample}")
     if hung:
