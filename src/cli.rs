@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::auth::keys;
 use crate::config::{Cli, Command, SettingsArgs};
+use crate::domain::Role;
 use crate::startup::Application;
 use crate::store::Store;
 use crate::{db, demo, graphql};
@@ -21,17 +22,18 @@ pub fn report_parse_error(err: clap::Error) -> ExitCode {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
-    let rendered = err.render().to_string();
-    let first = rendered
-        .lines()
-        .next()
-        .unwrap_or("error: invalid arguments");
-    eprintln!("{first}");
-    if !matches!(
+    if matches!(
         err.kind(),
         ErrorKind::InvalidValue | ErrorKind::ValueValidation
     ) {
-        eprintln!("Run with --help for usage.");
+        // One line naming the variable (clap names it in the value placeholder).
+        let rendered = err.render().to_string();
+        eprintln!(
+            "{}",
+            rendered.lines().next().unwrap_or("error: invalid value")
+        );
+    } else {
+        let _ = err.print();
     }
     ExitCode::from(2)
 }
@@ -153,7 +155,7 @@ async fn migrate(settings: &SettingsArgs) -> ExitCode {
         Ok(store) => store,
         Err(err) => return fail(err),
     };
-    match db::migrate(store.connection()).await {
+    match db::migrate(settings, store.connection()).await {
         Ok(()) => {
             println!("migrations applied");
             ExitCode::SUCCESS
@@ -179,7 +181,7 @@ async fn import(settings: &SettingsArgs, file: &std::path::Path) -> ExitCode {
         Ok(store) => store,
         Err(err) => return fail(err),
     };
-    if let Err(err) = db::migrate(store.connection()).await {
+    if let Err(err) = db::migrate(settings, store.connection()).await {
         return fail(err);
     }
     match store.import(&bytes).await {
@@ -199,6 +201,22 @@ fn token(
 ) -> ExitCode {
     if let Err(err) = settings.validate() {
         return fail(err);
+    }
+    if sub.trim().is_empty() {
+        return fail("--sub: the subject must not be empty");
+    }
+    if let Some(unknown) = roles.iter().find(|r| Role::from_name(r).is_none()) {
+        let known: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+        return fail(format!(
+            "--role: {unknown:?} is not a role the gateway knows ({})",
+            known.join(", ")
+        ));
+    }
+    if settings.jwt_secret.is_none()
+        && settings.jwt_public_key.is_none()
+        && settings.sqlite_file().is_none()
+    {
+        return fail("GATEWAY_JWT_SECRET: an in-memory database has no development secret file, so no server would accept this token; set a secret");
     }
     let keys = match keys::load(settings) {
         Ok(keys) => keys,

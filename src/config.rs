@@ -193,47 +193,69 @@ fn parse_origin(text: &str) -> Result<axum::http::HeaderValue, String> {
         .map_err(|_| format!("{origin:?} is not a valid origin"))
 }
 
+/// Ten years: longer lifetimes are mistakes, and far longer ones would overflow `exp`.
+const MAX_TOKEN_TTL_SECS: u64 = 3650 * 86_400;
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    let malformed = || format!("{text:?} is not a duration like 90s, 30m, 12h or 7d");
     let (digits, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
     );
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 90s, 30m, 12h or 7d"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => {
-            return Err(format!(
-                "{text:?} is not a duration like 90s, 30m, 12h or 7d"
-            ))
-        }
+    let n: u64 = digits.parse().map_err(|_| malformed())?;
+    let unit_secs: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(malformed()),
     };
-    if secs == 0 {
-        return Err("the duration must be positive".into());
+    match n.checked_mul(unit_secs) {
+        Some(0) => Err("the duration must be positive".into()),
+        Some(secs) if secs <= MAX_TOKEN_TTL_SECS => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "{text:?} is longer than the 3650 days a token may live"
+        )),
     }
-    Ok(Duration::from_secs(secs))
 }
 
 /// A configuration problem: one line, naming the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
 pub struct ConfigError {
-    pub variable: &'static str,
+    pub variable: String,
     pub message: String,
 }
 
 impl ConfigError {
-    pub fn new(variable: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(variable: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            variable,
+            variable: variable.into(),
             message: message.into(),
         }
     }
+}
+
+/// A `GATEWAY_*` variable that no setting reads is almost always a typo of one that does;
+/// refuse it rather than run with the default the operator meant to change.
+fn check_environment() -> Result<(), ConfigError> {
+    use clap::CommandFactory;
+    let known: Vec<String> = Cli::command()
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .collect();
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("GATEWAY_") && !known.iter().any(|k| *k == name) {
+            return Err(ConfigError::new(
+                name.into_owned(),
+                "is not a setting of sessions-gateway (see --help)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,6 +281,7 @@ impl SettingsArgs {
 
     /// Checks that involve several settings.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        check_environment()?;
         self.backend()?;
         if self.graphiql && !self.introspection {
             return Err(ConfigError::new(

@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{DatabaseConnection, DbErr, SqlxPostgresConnector, SqlxSqliteConnector};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, SqlxPostgresConnector, SqlxSqliteConnector,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -59,11 +61,7 @@ pub async fn connect(settings: &SettingsArgs) -> Result<DatabaseConnection, DbEr
             Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
         }
         Backend::Postgres => {
-            let mut options = PgConnectOptions::from_str(url)
-                .map_err(|e| {
-                    ConfigError::new("DATABASE_URL", format!("not a usable PostgreSQL URL ({e})"))
-                })?
-                .application_name("sessions-gateway");
+            let mut options = postgres_options(settings)?;
             if settings.db_statement_timeout_ms > 0 {
                 options = options.options([(
                     "statement_timeout",
@@ -82,27 +80,38 @@ pub async fn connect(settings: &SettingsArgs) -> Result<DatabaseConnection, DbEr
     }
 }
 
-/// Applies pending migrations. On PostgreSQL a session advisory lock makes replicas that start
-/// together take turns; the second finds nothing left to do.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            let mut lock = pool.acquire().await.map_err(DbError::Connect)?;
-            sqlx::query("SELECT pg_advisory_lock($1)")
-                .bind(MIGRATION_LOCK_KEY)
-                .execute(&mut *lock)
-                .await
-                .map_err(DbError::Connect)?;
-            let outcome = Migrator::up(db, None).await.map_err(DbError::Migrate);
-            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(MIGRATION_LOCK_KEY)
-                .execute(&mut *lock)
-                .await;
-            outcome?;
-            unlocked.map_err(DbError::Connect)?;
-            Ok(())
-        }
-        _ => Migrator::up(db, None).await.map_err(DbError::Migrate),
+fn postgres_options(settings: &SettingsArgs) -> Result<PgConnectOptions, ConfigError> {
+    PgConnectOptions::from_str(settings.database_url.trim())
+        .map(|options| options.application_name("sessions-gateway"))
+        .map_err(|e| ConfigError::new("DATABASE_URL", format!("not a usable PostgreSQL URL ({e})")))
+}
+
+/// Applies pending migrations. On PostgreSQL they run on a connection of their own, without the
+/// statement timeout, holding a session advisory lock: replicas that start together take turns
+/// and the later ones find nothing to do, whatever the pool size.
+pub async fn migrate(settings: &SettingsArgs, db: &DatabaseConnection) -> Result<(), DbError> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Migrator::up(db, None).await.map_err(DbError::Migrate);
     }
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+        .connect_with(postgres_options(settings)?)
+        .await
+        .map_err(DbError::Connect)?;
+    // One connection: every statement below runs in the session that holds the lock.
+    let session = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+    let lock = format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})");
+    session
+        .execute_unprepared(&lock)
+        .await
+        .map_err(DbError::Migrate)?;
+    let outcome = Migrator::up(&session, None).await.map_err(DbError::Migrate);
+    let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})");
+    let unlocked = session
+        .execute_unprepared(&unlock)
+        .await
+        .map_err(DbError::Migrate);
+    let _ = session.close().await;
+    outcome.and(unlocked.map(|_| ()))
 }

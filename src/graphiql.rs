@@ -1,8 +1,7 @@
 //! GraphiQL, served from the binary: the page, its start-up script and the vendored bundle
 //! (`vendor/graphiql`, unmodified). Nothing loads from another host.
 
-use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
@@ -67,7 +66,8 @@ pub async fn page() -> Response {
     )
 }
 
-pub async fn asset(Path(name): Path<String>) -> Response {
+pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
+    let name = uri.path().trim_start_matches("/graphiql/assets/");
     match ASSETS.iter().find(|(file, _, _)| *file == name) {
         Some((_, content_type, bytes)) => with_security_headers(
             (
@@ -79,11 +79,6 @@ pub async fn asset(Path(name): Path<String>) -> Response {
             )
                 .into_response(),
         ),
-        None => (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "not found",
-        )
-            .into_response(),
+        None => crate::rest::not_found(&headers, &uri),
     }
 }

@@ -1,6 +1,7 @@
 //! sessions-gateway: a GraphQL API and the legacy `GET /users/{userIdentifier}/sessions` Web
 //! API, over one use-case, one authorization policy and one store.
 
+mod accept;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -1,3 +1,5 @@
+//! The `sessions-gateway` binary: parse flags, start logging, run the command.
+
 use std::process::ExitCode;
 
 use clap::Parser;

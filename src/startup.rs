@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -58,7 +58,7 @@ impl Application {
         let keys = keys::load(settings)?;
         let connection = db::connect(settings).await?;
         if settings.migrate_on_start {
-            db::migrate(&connection).await?;
+            db::migrate(settings, &connection).await?;
         }
         let store = Store::new(connection);
         let demo_loaded = settings.backend()? == Backend::Sqlite
@@ -114,14 +114,21 @@ fn router(settings: &SettingsArgs, store: Store, verifier: TokenVerifier) -> Rou
             aliases: settings.max_aliases as usize,
         }),
     };
+    let get_only = |handler: axum::routing::MethodRouter<AppState>| {
+        handler.fallback(
+            |method: axum::http::Method, headers: axum::http::HeaderMap| async move {
+                rest::method_not_allowed(&headers, &method, "GET")
+            },
+        )
+    };
     let mut router = Router::new()
         .route("/graphql", any(graphql::http::graphql))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/healthz", get_only(get(healthz)))
+        .route("/readyz", get_only(get(readyz)));
     if settings.graphiql {
         router = router
-            .route("/graphiql", get(graphiql::page))
-            .route("/graphiql/assets/{name}", get(graphiql::asset));
+            .route("/graphiql", get_only(get(graphiql::page)))
+            .route("/graphiql/assets/{*name}", get_only(get(graphiql::asset)));
     }
     let cors = (!settings.cors_origins.is_empty()).then(|| {
         use axum::http::{header as h, Method};
@@ -136,9 +143,8 @@ fn router(settings: &SettingsArgs, store: Store, verifier: TokenVerifier) -> Rou
         .layer(tower::util::option_layer(cors))
         .layer(axum::middleware::from_fn_with_state(
             settings.request_timeout(),
-            deadline,
+            contain,
         ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         .with_state(state)
 }
 
@@ -169,46 +175,47 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The per-request time limit. Past it the client gets the generic failure of its surface.
-async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+/// Bounds every request in time and contains panics: either way the client gets the generic
+/// failure of its surface, in its negotiated media type, and the cause goes to the log.
+async fn contain(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    use futures_util::FutureExt;
     let graphql = request.uri().path() == "/graphql";
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::error!(?limit, graphql, "request timed out");
-            generic_failure(
-                graphql,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The request took too long.",
-                "TIMEOUT",
+    // Only Accept is needed to answer a failure; keep that, not a copy of every header.
+    let accept = request.headers().get(header::ACCEPT).cloned();
+    let outcome = tokio::time::timeout(
+        limit,
+        std::panic::AssertUnwindSafe(next.run(request)).catch_unwind(),
+    )
+    .await;
+    let (status, code, message) = match outcome {
+        Ok(Ok(response)) => return response,
+        Ok(Err(_)) => {
+            tracing::error!(graphql, "a request handler panicked");
+            let err = crate::error::AppError::Internal;
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                err.graphql_code(),
+                err.graphql_message(),
             )
         }
-    }
-}
-
-fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    generic_failure(
-        false,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal server error.",
-        "INTERNAL_SERVER_ERROR",
-    )
-}
-
-fn generic_failure(graphql: bool, status: StatusCode, message: &str, code: &str) -> Response {
-    let body = if graphql {
-        serde_json::json!({"errors": [{"message": message, "extensions": {"code": code}}]})
-            .to_string()
-    } else {
-        serde_json::json!({"Message": crate::error::MESSAGE_INTERNAL}).to_string()
+        Err(_) => {
+            tracing::error!(?limit, graphql, "request timed out");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TIMEOUT",
+                "The request took too long.".to_owned(),
+            )
+        }
     };
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(accept) = accept {
+        headers.insert(header::ACCEPT, accept);
+    }
+    if graphql {
+        graphql::http::failure(&headers, status, code, &message)
+    } else {
+        rest::failure(&headers, status)
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,3 +1,4 @@
+//! A center of the platform.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,4 @@
+//! A teacher session.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,4 @@
+//! A teacher, whose name, contact and photo a session shows.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,4 @@
+//! A user: learner or staff; `login_key` is the comparison key.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

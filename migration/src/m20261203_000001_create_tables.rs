@@ -1,3 +1,5 @@
+//! The initial schema: centers, users and their centers, teachers, sessions, attendees.
+
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
@@ -10,7 +12,8 @@ impl MigrationName for Migration {
 }
 
 /// A CHECK that keeps SQLite ids in the one canonical text form (lowercase, hyphenated), so rows
-/// written by other tools are found by the same comparisons as the gateway's own.
+/// written by other tools are found by the same comparisons as the gateway's own. Every id
+/// column has one, references included: other tools often write with foreign keys off.
 fn sqlite_guid_check(column: &str) -> String {
     let hex = "[0-9a-f]";
     let group = |n: usize| hex.repeat(n);
@@ -41,15 +44,15 @@ CREATE TABLE users (
 ) STRICT;
 
 CREATE TABLE center_members (
-    user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    center_id TEXT NOT NULL REFERENCES centers (id) ON DELETE CASCADE,
+    user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE {user},
+    center_id TEXT NOT NULL REFERENCES centers (id) ON DELETE CASCADE {center},
     PRIMARY KEY (user_id, center_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX center_members_by_center ON center_members (center_id, user_id);
 
 CREATE TABLE staff_assignments (
-    user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    center_id TEXT NOT NULL REFERENCES centers (id) ON DELETE CASCADE,
+    user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE {user},
+    center_id TEXT NOT NULL REFERENCES centers (id) ON DELETE CASCADE {center},
     PRIMARY KEY (user_id, center_id)
 ) STRICT, WITHOUT ROWID;
 
@@ -62,7 +65,7 @@ CREATE TABLE teachers (
 
 CREATE TABLE sessions (
     id              TEXT NOT NULL PRIMARY KEY {id},
-    teacher_id      TEXT NOT NULL REFERENCES teachers (id),
+    teacher_id      TEXT NOT NULL REFERENCES teachers (id) {teacher},
     partner_id      TEXT NOT NULL {partner},
     content_item_id TEXT NOT NULL {content},
     meeting_url     TEXT NOT NULL,
@@ -76,24 +79,22 @@ CREATE INDEX sessions_by_teacher ON sessions (teacher_id);
 -- start_at is carried here, kept equal to the session's by the composite foreign key, so that
 -- "sessions of one user ordered by start" is a walk of one index.
 CREATE TABLE session_attendees (
-    session_id TEXT NOT NULL,
+    session_id TEXT NOT NULL {session},
     start_at   INTEGER NOT NULL,
-    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE {user},
     PRIMARY KEY (session_id, user_id),
     FOREIGN KEY (session_id, start_at) REFERENCES sessions (id, start_at)
         ON UPDATE CASCADE ON DELETE CASCADE
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX session_attendees_by_user ON session_attendees (user_id, start_at, session_id);
-
-CREATE TABLE import_runs (
-    id          INTEGER PRIMARY KEY,
-    imported_at INTEGER NOT NULL,
-    records     INTEGER NOT NULL
-) STRICT;
 "#,
         id = g("id"),
         partner = g("partner_id"),
         content = g("content_item_id"),
+        user = g("user_id"),
+        center = g("center_id"),
+        teacher = g("teacher_id"),
+        session = g("session_id"),
     )
 }
 
@@ -152,16 +153,9 @@ CREATE TABLE session_attendees (
         ON UPDATE CASCADE ON DELETE CASCADE
 );
 CREATE INDEX session_attendees_by_user ON session_attendees (user_id, start_at, session_id);
-
-CREATE TABLE import_runs (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    imported_at timestamptz NOT NULL,
-    records     bigint NOT NULL
-);
 "#;
 
 const DOWN: &str = r#"
-DROP TABLE import_runs;
 DROP TABLE session_attendees;
 DROP TABLE sessions;
 DROP TABLE teachers;

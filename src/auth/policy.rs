@@ -1,6 +1,6 @@
 //! The authorization policy of `GET users/{userIdentifier}/sessions` (contract §5), as one pure
-//! function. The GraphQL guard and the REST route both reach it through `sessions.rs`; nothing
-//! else decides access.
+//! function. The GraphQL resolver and the REST route both reach it through `sessions.rs`;
+//! nothing else decides access.
 
 use crate::domain::{AuthenticatedUser, Role, RoleSet, UserId};
 
@@ -49,6 +49,11 @@ pub fn roles_permit(roles: RoleSet) -> bool {
     roles.intersects(RULE_2) && roles.intersects(RULE_3)
 }
 
+/// The staff branch of rule 1: only these roles can ever read another user's sessions.
+pub fn may_read_others(roles: RoleSet) -> bool {
+    roles.contains(Role::StaffMember)
+}
+
 /// Rule 1: the relation between caller and target. No role bypasses it.
 fn relation_permits(roles: RoleSet, target: Target) -> bool {
     match target {
@@ -56,16 +61,20 @@ fn relation_permits(roles: RoleSet, target: Target) -> bool {
         Target::Other {
             caller_assigned_to_their_center,
             ..
-        } => roles.contains(Role::StaffMember) && caller_assigned_to_their_center,
+        } => may_read_others(roles) && caller_assigned_to_their_center,
         Target::Nobody => false,
     }
 }
 
-/// All three rules. A denial carries nothing, so it cannot reveal whether the target exists.
-pub fn authorize(caller: &AuthenticatedUser, target: Target) -> Result<(), Denied> {
-    if roles_permit(caller.roles) && relation_permits(caller.roles, target) {
-        Ok(())
-    } else {
-        Err(Denied)
+/// All three rules. Allowed, it names whose sessions may be read; a denial carries nothing,
+/// so it cannot reveal whether the target exists.
+pub fn authorize(caller: &AuthenticatedUser, target: Target) -> Result<UserId, Denied> {
+    if !(roles_permit(caller.roles) && relation_permits(caller.roles, target)) {
+        return Err(Denied);
+    }
+    match target {
+        Target::Caller => Ok(caller.id),
+        Target::Other { id, .. } => Ok(id),
+        Target::Nobody => Err(Denied),
     }
 }

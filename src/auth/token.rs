@@ -8,9 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{parse_guid, Login, Role, RoleSet, UserId};
 
-/// The ASP.NET claim type for roles.
-pub const MS_ROLE_CLAIM: &str = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role";
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     Id(UserId),
@@ -37,7 +34,7 @@ struct Claims {
     roles: Option<Names>,
     role: Option<Names>,
     #[serde(rename = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")]
-    ms_role: Option<Names>,
+    ms_role: Option<Names>, // the ASP.NET claim type for roles
 }
 
 pub struct TokenVerifier {
@@ -113,8 +110,10 @@ fn describe(err: jsonwebtoken::errors::Error) -> String {
         }
         InvalidIssuer => "the issuer is not the configured one".into(),
         InvalidAudience => "the audience is not the configured one".into(),
-        MissingRequiredClaim(claim) => format!("the {claim} claim is missing"),
-        InvalidClaimFormat(claim) => format!("the {claim} claim is malformed"),
+        // jsonwebtoken reports a claim of the wrong type as missing, so say both.
+        MissingRequiredClaim(claim) | InvalidClaimFormat(claim) => {
+            format!("the {claim} claim is missing or malformed")
+        }
         Json(_) => "the token's claims are malformed".into(),
         _ => "the token is malformed".into(),
     }
@@ -165,7 +164,8 @@ impl TokenIssuer {
             roles: roles.iter().map(String::as_str).collect(),
             iat: now,
             nbf: now,
-            exp: now + ttl.as_secs() as i64,
+            // The ttl is bounded at parse time (ten years), so this cannot overflow.
+            exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
             iss: self.issuer.as_deref(),
             aud: self.audience.as_deref(),
         };

@@ -75,12 +75,6 @@ impl RoleSet {
     pub const fn intersects(self, other: RoleSet) -> bool {
         self.0 & other.0 != 0
     }
-
-    pub fn iter(self) -> impl Iterator<Item = Role> {
-        Role::ALL
-            .into_iter()
-            .filter(move |role| self.contains(*role))
-    }
 }
 
 impl FromIterator<Role> for RoleSet {

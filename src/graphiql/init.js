@@ -18,7 +18,12 @@
     '',
   ].join('\n');
 
+  // Without a token, send no Authorization header at all: an empty "Bearer " would be an
+  // invalid token (HTTP 401), which would also break the schema fetch behind the docs.
   function authorizationHeaders(token) {
+    if (!token) {
+      return '{}';
+    }
     return '{"Authorization": ' + JSON.stringify('Bearer ' + token) + '}';
   }
 

@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+use super::code_extension;
 use crate::auth;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -38,31 +39,20 @@ impl Media {
     /// `None` when the client accepts neither type (406). No Accept header means
     /// `application/json`, for clients written before the draft; so does a bare wildcard.
     pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
-        let mut seen = false;
-        let (mut gql, mut json, mut wildcard) = (0.0f32, 0.0f32, 0.0f32);
-        for value in headers.get_all(header::ACCEPT) {
-            let Ok(value) = value.to_str() else { continue };
-            for item in value.split(',') {
-                let mut parts = item.split(';');
-                let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-                if media.is_empty() {
-                    continue;
-                }
-                seen = true;
-                let q = parts
-                    .filter_map(|p| p.trim().strip_prefix("q="))
-                    .find_map(|q| q.trim().parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                match media.as_str() {
-                    "application/graphql-response+json" => gql = gql.max(q),
-                    "application/json" => json = json.max(q),
-                    "*/*" | "application/*" => wildcard = wildcard.max(q),
-                    _ => {}
-                }
-            }
-        }
-        if !seen {
+        let Some(ranges) = crate::accept::ranges(headers) else {
             return Some(Media::Json);
+        };
+        if ranges.is_empty() {
+            return Some(Media::Json);
+        }
+        let (mut gql, mut json, mut wildcard) = (0.0f32, 0.0f32, 0.0f32);
+        for range in ranges {
+            match range.media.as_str() {
+                "application/graphql-response+json" => gql = gql.max(range.q),
+                "application/json" => json = json.max(range.q),
+                "*/*" | "application/*" => wildcard = wildcard.max(range.q),
+                _ => {}
+            }
         }
         if gql > 0.0 && gql >= json {
             Some(Media::GraphqlResponseJson)
@@ -97,8 +87,7 @@ impl Rejection {
     }
 
     fn into_response(self, media: Media) -> Response {
-        let mut error = ServerError::new(self.message, None);
-        error.extensions = Some(code_extension(self.code));
+        let error = super::coded_error(self.message, self.code, None);
         let mut response = body_response(self.status, media, None, &[error]);
         if let Some(allow) = self.allow {
             response
@@ -107,12 +96,6 @@ impl Rejection {
         }
         response
     }
-}
-
-fn code_extension(code: &str) -> async_graphql::ErrorExtensionValues {
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", code);
-    ext
 }
 
 #[derive(Serialize)]
@@ -302,6 +285,11 @@ async fn handle(
             "Accept application/graphql-response+json or application/json.",
         ));
     };
+    // An invalid token is refused before anything else is looked at.
+    let caller = match auth::authenticate(&parts.headers, &state.verifier, &state.store).await {
+        Ok(caller) => caller,
+        Err(err) => return Ok(app_error_response(&err, media)),
+    };
     let params = if is_get {
         params_from_query_string(parts.uri.query())?
     } else {
@@ -360,19 +348,6 @@ async fn handle(
         )
     })?;
     let root_keys = root_response_keys(document, operation_name.as_deref());
-
-    let caller = match auth::authenticate(&parts.headers, &state.verifier, &state.store).await {
-        Ok(caller) => caller,
-        Err(err) => {
-            let mut error = ServerError::new(err.graphql_message(), None);
-            error.extensions = Some(code_extension(err.graphql_code()));
-            let mut response = body_response(StatusCode::UNAUTHORIZED, media, None, &[error]);
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return Ok(response);
-        }
-    };
 
     let mut response = state.schema.execute(gql_request.data(caller)).await;
     if response.data == async_graphql::Value::Null && !response.errors.is_empty() {
@@ -457,6 +432,34 @@ fn order_like_document(
         return;
     }
     fields.sort_by_cached_key(|key, _| keys.iter().position(|k| k == key).unwrap_or(usize::MAX));
+}
+
+/// A failure outside any resolver (a timeout, a panic), in the negotiated media type.
+pub fn failure(headers: &HeaderMap, status: StatusCode, code: &str, message: &str) -> Response {
+    let media = Media::negotiate(headers).unwrap_or(Media::Json);
+    body_response(
+        status,
+        media,
+        None,
+        &[super::coded_error(message, code, None)],
+    )
+}
+
+/// An error met before execution (a bad token, a failed login lookup): its status from the
+/// one table in `error.rs`, a GraphQL body, and the bearer challenge for a 401.
+fn app_error_response(err: &AppError, media: Media) -> Response {
+    let mut response = body_response(
+        err.status(),
+        media,
+        None,
+        &[super::to_server_error(err, None)],
+    );
+    if err.status() == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 /// The setting behind one of async-graphql's limit messages, so the error names it.

@@ -5,7 +5,7 @@ pub mod limits;
 mod scalars;
 
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, ErrorExtensions, Object, Schema, SchemaBuilder,
+    Context, EmptyMutation, EmptySubscription, Object, Schema, SchemaBuilder, ServerError,
 };
 
 use crate::domain::{Caller, TeacherSession};
@@ -55,9 +55,25 @@ fn schema_builder(limits: &SchemaLimits) -> SchemaBuilder<Query, EmptyMutation, 
 }
 
 /// Maps the application error through the one table in `error.rs`.
-pub fn to_graphql_error(err: &AppError) -> async_graphql::Error {
-    let code = err.graphql_code();
-    async_graphql::Error::new(err.graphql_message()).extend_with(|_, ext| ext.set("code", code))
+pub fn to_server_error(err: &AppError, pos: Option<async_graphql::Pos>) -> ServerError {
+    coded_error(err.graphql_message(), err.graphql_code(), pos)
+}
+
+/// A GraphQL error carrying `extensions.code`.
+pub fn coded_error(
+    message: impl Into<String>,
+    code: &str,
+    pos: Option<async_graphql::Pos>,
+) -> ServerError {
+    let mut error = ServerError::new(message, pos);
+    error.extensions = Some(code_extension(code));
+    error
+}
+
+pub fn code_extension(code: &str) -> async_graphql::ErrorExtensionValues {
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    extensions
 }
 
 pub struct Query;
@@ -88,8 +104,7 @@ impl Query {
 /// async-graphql's `guard` attribute does, drops the field from `data` altogether instead of
 /// nulling it, so the checks run inside the resolver, in `sessions::user_sessions`.)
 fn null_with_error(ctx: &Context<'_>, err: &AppError) {
-    let error = to_graphql_error(err).into_server_error(ctx.item.pos);
-    ctx.add_error(ctx.set_error_path(error));
+    ctx.add_error(ctx.set_error_path(to_server_error(err, Some(ctx.item.pos))));
 }
 
 /// `TeacherSession` as GraphQL shows it; values come from the domain type unchanged.

@@ -4,7 +4,8 @@ use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value
 
 use crate::domain::{parse_guid, IdentifierError, Instant, UserIdentifier};
 
-/// A user: a GUID (32 digits, hyphenated, or either inside {} or ()), "me", or a login.
+/// A user: a GUID (32 hex digits, or hyphenated, the hyphenated form also inside {} or ()),
+/// "me", or a login.
 /// Any string is accepted here; a malformed one is reported by the field as BAD_USER_INPUT.
 pub struct UserIdentifierArg(Result<UserIdentifier, IdentifierError>);
 
@@ -14,8 +15,8 @@ impl UserIdentifierArg {
     }
 }
 
-/// A user: a GUID (32 digits, or hyphenated, either also inside {} or ()), "me" for the
-/// caller, or a login (case-insensitive).
+/// A user: a GUID (32 hex digits, or hyphenated, the hyphenated form also inside {} or ()),
+/// "me" for the caller, or a login (case-insensitive).
 #[Scalar(name = "UserIdentifier")]
 impl ScalarType for UserIdentifierArg {
     fn parse(value: Value) -> InputValueResult<Self> {

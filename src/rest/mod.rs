@@ -5,7 +5,7 @@ mod body;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::domain::UserIdentifier;
@@ -27,32 +27,25 @@ impl JsonMedia {
         })
     }
 
-    /// `text/json` only when the Accept header prefers it; anything else (including types
-    /// naming neither) gets `application/json`, as the JSON formatter's default.
+    /// Web API's negotiator: the Accept range with the highest quality wins, a literal type
+    /// before a `text/*` or `*/*` range, then the earlier range. Ranges naming neither JSON type
+    /// (`application/xml`) still get `application/json`, the JSON formatter's default.
     pub fn negotiate(headers: &HeaderMap) -> Self {
-        let (mut app, mut text) = (0.0f32, 0.0f32);
-        for value in headers.get_all(header::ACCEPT) {
-            let Ok(value) = value.to_str() else { continue };
-            for item in value.split(',') {
-                let mut parts = item.split(';');
-                let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-                let q = parts
-                    .filter_map(|p| p.trim().strip_prefix("q="))
-                    .find_map(|q| q.trim().parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                match media.as_str() {
-                    "application/json" => app = app.max(q),
-                    "text/json" => text = text.max(q),
-                    "text/*" => text = text.max(q * 0.99),
-                    _ => {}
-                }
+        let mut best: Option<(f32, u8, JsonMedia)> = None;
+        for range in crate::accept::ranges(headers).unwrap_or_default() {
+            let (rank, media) = match range.media.as_str() {
+                "application/json" => (2, JsonMedia::ApplicationJson),
+                "text/json" => (2, JsonMedia::TextJson),
+                "text/*" => (1, JsonMedia::TextJson),
+                "application/*" => (1, JsonMedia::ApplicationJson),
+                "*/*" => (0, JsonMedia::ApplicationJson),
+                _ => continue,
+            };
+            if range.q > 0.0 && best.is_none_or(|(q, r, _)| (range.q, rank) > (q, r)) {
+                best = Some((range.q, rank, media));
             }
         }
-        if text > app {
-            JsonMedia::TextJson
-        } else {
-            JsonMedia::ApplicationJson
-        }
+        best.map_or(JsonMedia::ApplicationJson, |(_, _, media)| media)
     }
 }
 
@@ -114,6 +107,42 @@ fn message(status: StatusCode, media: JsonMedia, text: &str) -> Response {
     respond(status, media, body::message(text))
 }
 
+/// Web API's 404 for a path nobody serves.
+pub fn not_found(headers: &HeaderMap, uri: &Uri) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    message(
+        StatusCode::NOT_FOUND,
+        JsonMedia::negotiate(headers),
+        &format!("No HTTP resource was found that matches the request URI 'http://{host}{path_and_query}'."),
+    )
+}
+
+/// Web API's 405, with the methods the path does allow.
+pub fn method_not_allowed(headers: &HeaderMap, method: &Method, allow: &'static str) -> Response {
+    let mut response = message(
+        StatusCode::METHOD_NOT_ALLOWED,
+        JsonMedia::negotiate(headers),
+        &format!("The requested resource does not support http method '{method}'."),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// The generic failure body (a timeout, a panic), with `status`.
+pub fn failure(headers: &HeaderMap, status: StatusCode) -> Response {
+    message(
+        status,
+        JsonMedia::negotiate(headers),
+        AppError::Internal.web_api_message(),
+    )
+}
+
 pub fn error_response(err: &AppError, media: JsonMedia) -> Response {
     let mut response = message(err.status(), media, err.web_api_message());
     if err.status() == StatusCode::UNAUTHORIZED {
@@ -126,43 +155,15 @@ pub fn error_response(err: &AppError, media: JsonMedia) -> Response {
 
 /// The fallback of the router: the legacy route, or Web API's 404/405.
 pub async fn legacy(State(state): State<AppState>, request: Request) -> Response {
-    let media = JsonMedia::negotiate(request.headers());
-    let uri = request.uri();
-    let Some(raw) = route(uri.path()) else {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        return message(
-            StatusCode::NOT_FOUND,
-            media,
-            &format!("No HTTP resource was found that matches the request URI 'http://{host}{path_and_query}'."),
-        );
+    let Some(raw) = route(request.uri().path()) else {
+        return not_found(request.headers(), request.uri());
     };
     if request.method() != Method::GET {
-        let mut response = message(
-            StatusCode::METHOD_NOT_ALLOWED,
-            media,
-            &format!(
-                "The requested resource does not support http method '{}'.",
-                request.method()
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
-        return response;
+        return method_not_allowed(request.headers(), request.method(), "GET");
     }
+    let media = JsonMedia::negotiate(request.headers());
     let caller =
         match crate::auth::authenticate(request.headers(), &state.verifier, &state.store).await {
-            Ok(crate::domain::Caller::Anonymous) => {
-                return error_response(
-                    &AppError::Unauthenticated(crate::error::AuthFailure::Missing),
-                    media,
-                )
-            }
             Ok(caller) => caller,
             Err(err) => return error_response(&err, media),
         };
@@ -208,10 +209,21 @@ mod tests {
             accept("application/json;q=0.5, text/json"),
             JsonMedia::TextJson
         );
+        // Web API: highest quality, then a literal type over a range, then the earlier one.
+        assert_eq!(accept("text/json, application/json"), JsonMedia::TextJson);
         assert_eq!(
-            accept("text/json, application/json"),
+            accept("application/json, text/json"),
             JsonMedia::ApplicationJson
         );
+        assert_eq!(
+            accept("text/*, application/json"),
+            JsonMedia::ApplicationJson
+        );
+        assert_eq!(
+            accept("text/*;q=0.9, application/json;q=0.5"),
+            JsonMedia::TextJson
+        );
+        assert_eq!(accept("text/json;q=0"), JsonMedia::ApplicationJson);
         assert_eq!(accept("application/xml"), JsonMedia::ApplicationJson);
         assert_eq!(accept("*/*"), JsonMedia::ApplicationJson);
     }

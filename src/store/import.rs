@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, TransactionTrait, Value,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, Value,
 };
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
@@ -94,6 +95,16 @@ struct Document {
     users: Vec<User>,
     teachers: Vec<Teacher>,
     sessions: Vec<Session>,
+    /// Ids of every record of the file whose id is well formed, valid or not, so a reference
+    /// to a record with some other problem is not also reported as unknown.
+    declared: Declared,
+}
+
+#[derive(Default)]
+struct Declared {
+    centers: HashSet<Uuid>,
+    users: HashSet<Uuid>,
+    teachers: HashSet<Uuid>,
 }
 
 /// Collects problems with the place they were found.
@@ -128,6 +139,14 @@ impl<'a> Record<'a> {
             None => place,
         };
         Some(Self { place, fields })
+    }
+
+    /// The record's id, if well formed, without reporting anything.
+    fn peek_id(&self) -> Option<Uuid> {
+        self.fields
+            .get("id")
+            .and_then(Json::as_str)
+            .and_then(|id| crate::domain::parse_guid(id.trim()))
     }
 
     fn field_place(&self, name: &str) -> String {
@@ -283,6 +302,7 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
         let Some(r) = Record::new("centers", i, value, problems) else {
             continue;
         };
+        doc.declared.centers.extend(r.peek_id());
         r.check_known(&["id", "name"], problems);
         if let (Some(id), Some(name)) = (r.guid("id", problems), r.string("name", problems)) {
             doc.centers.push(Center { id, name });
@@ -292,6 +312,7 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
         let Some(r) = Record::new("users", i, value, problems) else {
             continue;
         };
+        doc.declared.users.extend(r.peek_id());
         r.check_known(
             &["id", "login", "displayName", "centers", "staffCenters"],
             problems,
@@ -329,6 +350,7 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
         let Some(r) = Record::new("teachers", i, value, problems) else {
             continue;
         };
+        doc.declared.teachers.extend(r.peek_id());
         r.check_known(&["id", "name", "contact", "photo"], problems);
         if let (Some(id), Some(name), Some(contact), Some(photo)) = (
             r.guid("id", problems),
@@ -371,6 +393,12 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
             r.instant("endDateTime", problems),
             r.guid_list("attendees", problems),
         );
+        if let (Some(start), Some(end)) = (fields.5, fields.6) {
+            if end < start {
+                problems.add(&r.field_place("endDateTime"), "is before startDateTime");
+                continue;
+            }
+        }
         if let (
             Some(id),
             Some(teacher_id),
@@ -382,10 +410,6 @@ fn parse_document(bytes: &[u8], problems: &mut Problems) -> Document {
             Some(attendees),
         ) = fields
         {
-            if end < start {
-                problems.add(&r.field_place("endDateTime"), "is before startDateTime");
-                continue;
-            }
             doc.sessions.push(Session {
                 id,
                 teacher_id,
@@ -435,21 +459,24 @@ impl Store {
         let mut problems = Problems::default();
         let doc = parse_document(bytes, &mut problems);
         check_duplicates(&doc, &mut problems);
-        if !problems.0.is_empty() {
-            return Err(ImportError::Invalid(problems.0));
-        }
         let report = ImportReport {
             centers: doc.centers.len(),
             users: doc.users.len(),
             teachers: doc.teachers.len(),
             sessions: doc.sessions.len(),
         };
-        let tx = self.connection().begin().await?;
+        // SQLite: take the write lock at BEGIN, so imports queue (within the busy timeout)
+        // instead of failing when a read transaction would have to be upgraded.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let tx = self.connection().begin_with_options(options).await?;
         let writer = Writer {
             tx: &tx,
             backend: self.backend(),
         };
-        writer.lock(report.records()).await?;
+        writer.lock().await?;
         writer.check_references(&doc, &mut problems).await?;
         if !problems.0.is_empty() {
             return Err(ImportError::Invalid(problems.0));
@@ -478,8 +505,8 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Takes the import lock for the rest of the transaction and records the run.
-    async fn lock(&self, records: usize) -> Result<(), DbErr> {
+    /// On PostgreSQL, an advisory lock held to the end of the transaction serialises imports.
+    async fn lock(&self) -> Result<(), DbErr> {
         if self.backend == DbBackend::Postgres {
             self.exec(
                 "SELECT pg_advisory_xact_lock($1)",
@@ -487,14 +514,7 @@ impl Writer<'_> {
             )
             .await?;
         }
-        // On SQLite this first write takes the database's write lock (waiting out the busy
-        // timeout if another import holds it).
-        let now = Instant::from_chrono(chrono::Utc::now());
-        self.exec(
-            "INSERT INTO import_runs (imported_at, records) VALUES ($1, $2)",
-            vec![codec::instant(self.backend, now), (records as i64).into()],
-        )
-        .await
+        Ok(())
     }
 
     /// Which of `ids` exist in `table`.
@@ -522,10 +542,11 @@ impl Writer<'_> {
     }
 
     async fn check_references(&self, doc: &Document, problems: &mut Problems) -> Result<(), DbErr> {
-        let in_file = |ids: &mut dyn Iterator<Item = Uuid>| ids.collect::<HashSet<_>>();
-        let centers = in_file(&mut doc.centers.iter().map(|c| c.id));
-        let users = in_file(&mut doc.users.iter().map(|u| u.id));
-        let teachers = in_file(&mut doc.teachers.iter().map(|t| t.id));
+        let Declared {
+            centers,
+            users,
+            teachers,
+        } = &doc.declared;
 
         let wanted_centers: HashSet<Uuid> = doc
             .users

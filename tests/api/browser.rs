@@ -44,27 +44,37 @@ async fn graphiql_runs_a_query_in_headless_chromium() {
         .with_fixture()
         .await;
     let token = app.token(LEARNER, &["Student"]);
+    let stdout = check(root, &chromium, &app.base, &token).await;
+    assert!(
+        stdout.contains(&url_of(SESSION_A)),
+        "the result pane lacks the learner's sessions:\n{stdout}"
+    );
+    // Regression: with no token the page sent "Bearer " and every request, the schema fetch
+    // included, was refused with 401.
+    let stdout = check(root, &chromium, &app.base, "-").await;
+    assert!(stdout.contains("UNAUTHENTICATED"), "{stdout}");
+}
+
+/// Runs the browser check and returns what it printed; fails the test when it fails.
+async fn check(root: &str, chromium: &str, base: &str, token: &str) -> String {
     let shot = std::env::temp_dir().join(format!("graphiql-{}.png", uuid::Uuid::new_v4()));
     let mut node = Command::new("node");
     node.arg(format!("{root}/tools/browser/graphiql-check.mjs"))
-        .arg(&app.base)
-        .arg(&token)
-        .env("CHROMIUM", &chromium)
+        .arg(base)
+        .arg(token)
+        .env("CHROMIUM", chromium)
         .env("SCREENSHOT", &shot);
     // The server runs on this runtime; wait for the browser off it.
     let output = tokio::task::spawn_blocking(move || node.output())
         .await
         .unwrap()
         .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
         "the GraphiQL check failed:\n{stdout}\n{stderr}"
     );
-    assert!(
-        stdout.contains(&url_of(SESSION_A)),
-        "the result pane lacks the learner's sessions:\n{stdout}"
-    );
     let _ = std::fs::remove_file(shot);
+    stdout
 }

@@ -196,6 +196,18 @@ async fn k08_rows_written_by_other_tools_match(backend: Backend) {
             ))
             .await;
         assert!(upper.is_err(), "an upper-case id was stored");
+        // Regression: references had no check, so a tool writing with foreign keys off could
+        // store an attendee that no query would ever match.
+        use sqlx::ConnectOptions;
+        let options: sqlx::sqlite::SqliteConnectOptions = app._db.url.parse().unwrap();
+        let mut other_tool = options.foreign_keys(false).connect().await.unwrap();
+        let attendee = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO session_attendees (session_id, start_at, user_id) VALUES ('{foreign}', {start}, '{}')",
+            C1.to_uppercase()
+        )))
+        .execute(&mut other_tool)
+        .await;
+        assert!(attendee.is_err(), "an upper-case reference was stored");
     }
 }
 

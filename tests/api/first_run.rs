@@ -19,25 +19,31 @@ fn command(dir: &std::path::Path) -> Command {
     command
 }
 
-struct Server(Child);
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`, as the server printed it.
+    addr: String,
+    /// Where its standard error (the log) goes.
+    log: std::path::PathBuf,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 /// Starts `serve` and returns the lines it printed up to the GraphiQL link.
 fn start(dir: &std::path::Path) -> (Server, Vec<String>) {
+    let log = dir.join(format!("server-{}.log", uuid::Uuid::new_v4()));
     let mut child = command(dir)
         .env("GATEWAY_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("the binary starts");
     let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
     let (tx, rx) = std::sync::mpsc::channel();
     // Keep reading so the server never writes into a closed pipe.
     std::thread::spawn(move || {
@@ -54,7 +60,12 @@ fn start(dir: &std::path::Path) -> (Server, Vec<String>) {
             break;
         }
     }
-    (server, lines)
+    let addr = lines
+        .first()
+        .and_then(|l| l.strip_prefix("sessions-gateway is listening on "))
+        .unwrap_or_else(|| panic!("no address printed: {lines:?}"))
+        .to_owned();
+    (Server { child, addr, log }, lines)
 }
 
 fn run_shell(line: &str) -> String {
@@ -198,52 +209,166 @@ fn token_import_migrate_and_bad_configuration_from_the_command_line() {
     let ttl = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert_eq!(ttl, 300);
 
-    // Bad configuration: one line naming the variable, and no start.
-    for (variable, value, extra) in [
-        ("GATEWAY_LISTEN", "not-an-address", None),
-        ("GATEWAY_JWT_LEEWAY_SECS", "-3", None),
-        ("DATABASE_URL", "mysql://x", None),
-        ("GATEWAY_JWT_SECRET", "short", None),
-        ("GATEWAY_JWT_ALGORITHM", "HS999", None),
-        ("GATEWAY_INTROSPECTION", "false", None),
-        (
-            "GATEWAY_JWT_SECRET",
-            "",
-            Some(("DATABASE_URL", "postgres://127.0.0.1:1/x")),
-        ),
-    ] {
-        let mut cmd = command(dir.path());
-        cmd.env(variable, value);
-        if let Some((k, v)) = extra {
-            cmd.env(k, v);
-        }
-        if variable == "GATEWAY_JWT_SECRET" && value.is_empty() {
-            cmd.env_remove("GATEWAY_JWT_SECRET");
-        }
-        let out = cmd
-            .env(
-                "GATEWAY_LISTEN",
-                if variable == "GATEWAY_LISTEN" {
-                    value
-                } else {
-                    "127.0.0.1:0"
-                },
-            )
-            .arg("serve")
+    // The lifetime of a token is bounded, not overflowed.
+    for ttl in ["99999999999999999d", "18446744073709551615", "3651d", "0"] {
+        let out = command(dir.path())
+            .env("GATEWAY_JWT_SECRET", secret)
+            .args(["token", "--sub", "ana.k", "--ttl", ttl])
             .output()
             .unwrap();
-        assert!(!out.status.success(), "{variable}={value} started");
+        assert_eq!(out.status.code(), Some(2), "--ttl {ttl}");
         let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--ttl") && stderr.lines().count() == 1,
+            "--ttl {ttl}: {stderr}"
+        );
+    }
+    for (args, expected) in [
+        (&["token", "--sub", " "][..], "--sub"),
+        (&["token", "--sub", "x", "--role", "Studnet"], "--role"),
+        (&["token"], "--sub"),
+    ] {
+        let out = command(dir.path())
+            .env("GATEWAY_JWT_SECRET", secret)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(expected),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_configuration_stops_the_start_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variable, value, expected) in [
+        ("GATEWAY_LISTEN", "not-an-address", "GATEWAY_LISTEN"),
+        ("GATEWAY_JWT_LEEWAY_SECS", "-3", "GATEWAY_JWT_LEEWAY_SECS"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+        ("GATEWAY_JWT_SECRET", "short", "GATEWAY_JWT_SECRET"),
+        ("GATEWAY_JWT_ALGORITHM", "HS999", "GATEWAY_JWT_ALGORITHM"),
+        ("GATEWAY_INTROSPECTION", "false", "GATEWAY_INTROSPECTION"),
+        (
+            "GATEWAY_CORS_ORIGINS",
+            "app.example.com",
+            "GATEWAY_CORS_ORIGINS",
+        ),
+        ("GATEWAY_MAX_DEPHT", "20", "GATEWAY_MAX_DEPHT"),
+        // PostgreSQL without a signing key.
+        (
+            "DATABASE_URL",
+            "postgres://127.0.0.1:1/x",
+            "GATEWAY_JWT_SECRET",
+        ),
+    ] {
+        let mut child = command(dir.path())
+            .env("GATEWAY_LISTEN", "127.0.0.1:0")
+            .env(variable, value)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{variable}={value} started instead of stopping");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(!status.success(), "{variable}={value}");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         let lines: Vec<&str> = stderr
             .lines()
             .filter(|l| !l.contains(" WARN ") && !l.contains(" INFO "))
             .collect();
         assert_eq!(lines.len(), 1, "{variable}={value}: {stderr}");
-        let expected = if variable == "GATEWAY_JWT_SECRET" && value.is_empty() {
-            "GATEWAY_JWT_SECRET"
-        } else {
-            variable
-        };
         assert!(lines[0].contains(expected), "{variable}={value}: {stderr}");
     }
+}
+
+/// K02's other half: the cause of an internal failure reaches the log, and only the log.
+#[test]
+fn database_failures_are_logged_and_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path());
+    let secret =
+        std::fs::read_to_string(dir.path().join("sessions-gateway.db.dev-jwt-secret")).unwrap();
+    let out = command(dir.path())
+        .env("GATEWAY_JWT_SECRET", secret.trim())
+        .args([
+            "token",
+            "--sub",
+            sessions_gateway::demo::STUDENT_LOGIN,
+            "--role",
+            "Student",
+        ])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let addr = server.addr.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = format!(
+            "sqlite://{}",
+            dir.path().join("sessions-gateway.db").display()
+        );
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+            .await
+            .unwrap();
+        sqlx::query("DROP TABLE session_attendees")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let client = reqwest::Client::new();
+        let rest = client
+            .get(format!("{addr}/users/me/sessions"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rest.status(), 500);
+        assert_eq!(
+            rest.text().await.unwrap(),
+            r#"{"Message":"An error has occurred."}"#
+        );
+        // A login subject is resolved before execution: a failure there is internal, not a 401.
+        sqlx::query("DROP TABLE users")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let gql = client
+            .post(format!("{addr}/graphql"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(r#"{"query":"{ userSessions(userIdentifier: \"me\") { name } }"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gql.status(), 500);
+        let body: serde_json::Value = gql.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"],
+            "INTERNAL_SERVER_ERROR"
+        );
+        assert!(body.get("data").is_none());
+    });
+    let log_file = server.log.clone();
+    drop(server);
+    let log = std::fs::read_to_string(log_file).unwrap();
+    assert!(
+        log.contains("no such table"),
+        "the cause is not in the log:\n{log}"
+    );
 }

@@ -121,6 +121,13 @@ async fn anonymous_and_invalid_tokens(backend: Backend) {
     assert!(body.get("data").is_none(), "{body}");
     assert_eq!(codes(&body), ["UNAUTHENTICATED"]);
 
+    // A bad token is refused before the document is even parsed.
+    for document in ["{ userSessions(", "{ nope }", "{ __typename }"] {
+        let reply = app.graphql(document, Some("not-a-jwt")).await;
+        assert_eq!(reply.status, 401, "{document}");
+        assert_eq!(codes(&reply.json()), ["UNAUTHENTICATED"], "{document}");
+    }
+
     // A malformed identifier from a caller whose roles fail: the identifier is reported.
     let body = app
         .graphql(
@@ -289,12 +296,14 @@ async fn only_json_bodies_are_executed(backend: Backend) {
             !reply.body.contains("meet.example.test"),
             "{content_type:?} was executed"
         );
+        let body = reply.json();
+        assert_eq!(codes(&body), ["UNSUPPORTED_MEDIA_TYPE"], "{content_type:?}");
         assert!(
-            reply.json()["errors"][0]["message"]
+            body["errors"][0]["message"]
                 .as_str()
                 .unwrap()
-                .contains("Content-Type")
-                || content_type.is_some()
+                .contains("Content-Type"),
+            "{body}"
         );
     }
     let reply = app
@@ -344,7 +353,15 @@ async fn hostile_documents_get_ordinary_errors(backend: Backend) {
     fragments.push_str("fragment F60 on Query { __typename }\n");
     let reply = app.graphql(&fragments, Some(&token)).await;
     assert_eq!(reply.status, 200);
-    assert!(reply.json()["errors"].is_array() || reply.json()["data"].is_object());
+    let body = reply.json();
+    assert_eq!(codes(&body), ["GRAPHQL_VALIDATION_FAILED"], "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recursion depth"),
+        "{body}"
+    );
     // K12: a batch of 1,000 operations is refused as a whole.
     let batch: Vec<Value> = (0..1000)
         .map(|_| json!({"query": "{ __typename }"}))
@@ -394,7 +411,33 @@ async fn graphiql_is_served_from_the_binary(backend: Backend) {
         let reply = app.get(&format!("/graphiql/assets/{asset}"), None).await;
         assert_eq!(reply.status, 200, "{asset}");
     }
-    assert_eq!(app.get("/graphiql/assets/nope.js", None).await.status, 404);
+    for missing in [
+        "/graphiql/assets/nope.js",
+        "/graphiql/assets/%FF",
+        "/graphiql/assets/a/b",
+    ] {
+        let reply = app.get(missing, None).await;
+        assert_eq!(reply.status, 404, "{missing}");
+        assert!(
+            reply.json()["Message"]
+                .as_str()
+                .unwrap()
+                .starts_with("No HTTP resource"),
+            "{missing}"
+        );
+    }
+    // Every route answers other methods with a JSON 405.
+    for path in ["/graphiql", "/healthz", "/readyz"] {
+        let reply = app
+            .send(app.client.post(format!("{}{path}", app.base)))
+            .await;
+        assert_eq!(
+            (reply.status, reply.header("allow")),
+            (405, "GET"),
+            "{path}"
+        );
+        assert!(reply.json()["Message"].is_string(), "{path}");
+    }
 }
 
 both_backends!(

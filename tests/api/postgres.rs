@@ -261,6 +261,24 @@ async fn outages_fail_fast_and_heal_by_themselves() {
     let (status, body, took) = timed(app.clone(), token.clone()).await;
     assert_eq!((status, body.as_str()), (503, FAILURE));
     assert!(took < Duration::from_secs(5), "took {took:?}");
+    // GraphQL fails in its own shape and media type (the deadline, or the pool's acquire
+    // timeout, whichever comes first).
+    let request = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .body(format!(
+            r#"{{"query":"{{ userSessions(userIdentifier: \"{LEARNER}\") {{ name }} }}"}}"#
+        ));
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(
+        reply.header("content-type"),
+        "application/graphql-response+json; charset=utf-8"
+    );
+    assert_eq!(codes(&reply.json()), ["TIMEOUT"]);
     proxy.set(Link::Open);
     assert!(heal(&app, &token).await);
 }

@@ -5,6 +5,8 @@
 //
 // Usage:
 //   node graphiql-check.mjs BASE_URL TOKEN
+//   node graphiql-check.mjs BASE_URL -      (no token: the query must come back UNAUTHENTICATED,
+//                                            and the schema fetch must not fail)
 //   e.g. node graphiql-check.mjs http://127.0.0.1:8080 "$JWT"
 //
 // Env:
@@ -68,11 +70,12 @@ if (!LOOPBACK_HOSTS.has(base.hostname)) {
   usage(`BASE_URL must be on loopback (127.0.0.1, localhost or [::1]); got ${base.hostname}`);
 }
 const baseUrl = baseArg.replace(/\/+$/, '');
-const pageUrl = `${baseUrl}/graphiql?token=${encodeURIComponent(token)}`;
+const anonymous = token === '-';
+const pageUrl = anonymous ? `${baseUrl}/graphiql` : `${baseUrl}/graphiql?token=${encodeURIComponent(token)}`;
 // Keep the JWT out of the output (short throwaway tokens are left alone, as
 // replacing them would mangle unrelated text).
 const redact = (s) =>
-  token.length < 8
+  anonymous || token.length < 8
     ? String(s)
     : String(s).split(encodeURIComponent(token)).join('<token>').split(token).join('<token>');
 
@@ -215,8 +218,14 @@ async function run() {
   console.log('--- result pane ---');
   console.log(result);
   console.log('-------------------');
-  if (!result.includes('"meetingUrl"')) failures.push('result has no "meetingUrl"');
-  if (result.includes('"errors"')) failures.push('result contains "errors"');
+  if (anonymous) {
+    if (!result.includes('"UNAUTHENTICATED"')) failures.push('an anonymous query did not come back UNAUTHENTICATED');
+    if (!/"userSessions":\s*null/.test(result)) failures.push('an anonymous query did not null userSessions');
+    if (result.includes('"meetingUrl"')) failures.push('an anonymous query got session data');
+  } else {
+    if (!result.includes('"meetingUrl"')) failures.push('result has no "meetingUrl"');
+    if (result.includes('"errors"')) failures.push('result contains "errors"');
+  }
   return page;
 }
 
@@ -251,6 +260,10 @@ if (blocked.length) {
 if (pageErrors.length) {
   failures.push(`${pageErrors.length} uncaught page error(s)`);
   for (const e of pageErrors) console.log(`  pageerror: ${redact(e)}`);
+}
+// Without a token, nothing may be refused: GraphiQL's schema fetch must succeed anonymously.
+if (anonymous && httpErrors.some((e) => e.includes('/graphql'))) {
+  failures.push('a request to /graphql failed while no token was given');
 }
 // Diagnostics only: these do not fail the check by themselves.
 for (const e of httpErrors) console.log(`  http error: ${e}`);
