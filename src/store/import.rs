@@ -580,7 +580,7 @@ impl Writer<'_> {
                 ("centers", &user.centers),
                 ("staffCenters", &user.staff_centers),
             ] {
-                for id in list.iter().filter(|id| !known(&centers, &db_centers, id)) {
+                for id in list.iter().filter(|id| !known(centers, &db_centers, id)) {
                     problems.add(
                         &format!("users[{i}] (id \"{}\") field \"{field}\"", user.id),
                         format!("center \"{id}\" is neither in this file nor in the database"),
@@ -590,7 +590,7 @@ impl Writer<'_> {
         }
         for (i, session) in doc.sessions.iter().enumerate() {
             let place = format!("sessions[{i}] (id \"{}\")", session.id);
-            if !known(&teachers, &db_teachers, &session.teacher_id) {
+            if !known(teachers, &db_teachers, &session.teacher_id) {
                 problems.add(
                     &format!("{place} field \"teacherId\""),
                     format!(
@@ -602,7 +602,7 @@ impl Writer<'_> {
             for id in session
                 .attendees
                 .iter()
-                .filter(|id| !known(&users, &db_users, id))
+                .filter(|id| !known(users, &db_users, id))
             {
                 problems.add(
                     &format!("{place} field \"attendees\""),
