@@ -112,6 +112,8 @@ fn router(settings: &SettingsArgs, store: Store, verifier: TokenVerifier) -> Rou
             body_bytes: settings.max_body_bytes as usize,
             tokens: settings.max_tokens as usize,
             aliases: settings.max_aliases as usize,
+            expanded_fields: settings.max_complexity as usize,
+            depth: settings.max_depth as usize,
         }),
     };
     let get_only = |handler: axum::routing::MethodRouter<AppState>| {

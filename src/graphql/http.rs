@@ -70,6 +70,8 @@ struct Rejection {
     code: &'static str,
     message: String,
     allow: Option<&'static str>,
+    /// The body was left unread: tell the client the connection ends here.
+    close: bool,
 }
 
 impl Rejection {
@@ -79,6 +81,7 @@ impl Rejection {
             code,
             message: message.into(),
             allow: None,
+            close: false,
         }
     }
 
@@ -93,6 +96,11 @@ impl Rejection {
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if self.close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
@@ -265,6 +273,26 @@ async fn handle(
     request: Request,
 ) -> Result<Response, Rejection> {
     let (parts, body) = request.into_parts();
+    // Read the body first (bounded), so that every answer, refusals included, leaves the
+    // connection reusable; only an oversized body closes it.
+    let bytes = if parts.method == Method::GET {
+        axum::body::Bytes::new()
+    } else {
+        axum::body::to_bytes(body, state.limits.body_bytes)
+            .await
+            .map_err(|_| {
+                let mut rejection = Rejection::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    format!(
+                        "The request body is larger than {} bytes.",
+                        state.limits.body_bytes
+                    ),
+                );
+                rejection.close = true;
+                rejection
+            })?
+    };
     let is_get = match parts.method {
         Method::GET => true,
         Method::POST => false,
@@ -294,18 +322,6 @@ async fn handle(
         params_from_query_string(parts.uri.query())?
     } else {
         check_content_type(&parts.headers)?;
-        let bytes = axum::body::to_bytes(body, state.limits.body_bytes)
-            .await
-            .map_err(|_| {
-                Rejection::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    format!(
-                        "The request body is larger than {} bytes.",
-                        state.limits.body_bytes
-                    ),
-                )
-            })?;
         params_from_json(&bytes)?
     };
 
@@ -391,19 +407,22 @@ fn root_response_keys(document: &ExecutableDocument, operation_name: Option<&str
         },
     };
     let mut keys = Vec::new();
-    collect_keys(document, &operation.node.selection_set.node, &mut keys, 0);
+    collect_keys(
+        document,
+        &operation.node.selection_set.node,
+        &mut keys,
+        &mut Default::default(),
+    );
     keys
 }
 
-fn collect_keys(
-    document: &ExecutableDocument,
-    set: &SelectionSet,
+/// Runs after the expansion limits (`limits.rs`), and visits each fragment once anyway.
+fn collect_keys<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
     keys: &mut Vec<Name>,
-    depth: usize,
+    seen: &mut std::collections::HashSet<&'a Name>,
 ) {
-    if depth > 32 {
-        return; // fragment cycles are a validation error; don't follow them here
-    }
     for item in &set.items {
         match &item.node {
             Selection::Field(field) => {
@@ -413,11 +432,12 @@ fn collect_keys(
                 }
             }
             Selection::InlineFragment(fragment) => {
-                collect_keys(document, &fragment.node.selection_set.node, keys, depth + 1)
+                collect_keys(document, &fragment.node.selection_set.node, keys, seen)
             }
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                    collect_keys(document, &fragment.node.selection_set.node, keys, depth + 1);
+                let name = &spread.node.fragment_name.node;
+                if let (true, Some(fragment)) = (seen.insert(name), document.fragments.get(name)) {
+                    collect_keys(document, &fragment.node.selection_set.node, keys, seen);
                 }
             }
         }

@@ -258,7 +258,103 @@ async fn cors_only_for_configured_origins(backend: Backend) {
     assert_eq!(reply.header("access-control-allow-origin"), "");
 }
 
+/// Regression (found by the soak): a few bytes of fragments that spread each other twice
+/// expand exponentially, and one such request held a worker for minutes.
+async fn fragment_bombs_are_refused_at_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let app = app.with_fixture().await;
+    let mut chain = String::from("{ ...F0 }\n");
+    for i in 0..40 {
+        chain.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
+            n = i + 1
+        ));
+    }
+    chain.push_str("fragment F40 on Query { __typename }");
+    for (query, expected) in [
+        (
+            "{ ...A } fragment A on Query { ...A ...A }".to_owned(),
+            "spreads itself",
+        ),
+        (chain, "GATEWAY_MAX_COMPLEXITY"),
+    ] {
+        let reply = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            app.graphql(&query, None),
+        )
+        .await
+        .expect("the server must answer, not expand the fragments");
+        let body = reply.json();
+        assert_eq!(codes(&body), ["GRAPHQL_VALIDATION_FAILED"], "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(expected),
+            "{body}"
+        );
+    }
+    app.assert_still_serving().await;
+}
+
+/// Regression (found by the soak): refusals that left the body unread closed the
+/// connection without saying so, and a client's next request on it failed.
+async fn refusals_keep_the_connection_usable(backend: Backend) {
+    use std::io::{Read, Write};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let exchange = move || {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let body = r#"{"query":"{ __typename }"}"#;
+        let requests = [
+            format!("POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+            format!("POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(),
+        ];
+        let mut statuses = Vec::new();
+        for request in requests {
+            stream.write_all(request.as_bytes()).unwrap();
+            statuses.push(read_response_status(&mut stream));
+        }
+        statuses
+    };
+    let statuses = tokio::task::spawn_blocking(exchange).await.unwrap();
+    assert_eq!(statuses, [401, 415, 200]);
+
+    fn read_response_status(stream: &mut std::net::TcpStream) -> u16 {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream
+                .read_exact(&mut byte)
+                .expect("the connection is still open");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).unwrap();
+        head[9..12].parse().unwrap()
+    }
+}
+
 both_backends!(
+    fragment_bombs_are_refused_at_once,
+    refusals_keep_the_connection_usable,
     k03_introspection_works_and_heavy_queries_do_not,
     complexity_refuses_many_user_sessions,
     k04_aliases_duplicates_and_suggestions,

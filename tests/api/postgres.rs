@@ -256,10 +256,12 @@ async fn outages_fail_fast_and_heal_by_themselves() {
     proxy.set(Link::Open);
     assert!(heal(&app, &token).await);
 
-    // A database that stops answering without closing: the request deadline answers.
+    // A database that stops answering without closing: the request deadline (503) or the
+    // pool's acquire timeout (500), whichever comes first, answers with the generic body.
     proxy.set(Link::Stalled);
     let (status, body, took) = timed(app.clone(), token.clone()).await;
-    assert_eq!((status, body.as_str()), (503, FAILURE));
+    assert!(status == 503 || status == 500, "{status}");
+    assert_eq!(body, FAILURE);
     assert!(took < Duration::from_secs(5), "took {took:?}");
     // GraphQL fails in its own shape and media type (the deadline, or the pool's acquire
     // timeout, whichever comes first).
