@@ -252,6 +252,7 @@ async fn issuer_and_audience_are_required_when_configured(backend: Backend) {
     ] {
         assert_rejected(&app, &format!("Bearer {}", base(extra)), case).await;
     }
+    app.assert_still_serving().await;
 }
 
 fn key_file(name: &str) -> String {

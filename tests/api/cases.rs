@@ -61,6 +61,7 @@ async fn k01_guard_holds_through_fragments(backend: Backend) {
             "{alias}"
         );
     }
+    app.assert_still_serving().await;
 }
 
 /// K02: a broken database gives generic errors on both surfaces, with no internals.

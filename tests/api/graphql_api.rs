@@ -138,6 +138,7 @@ async fn anonymous_and_invalid_tokens(backend: Backend) {
         .json();
     assert_eq!(codes(&body), ["BAD_USER_INPUT"]);
     assert_eq!(body["data"]["userSessions"], Value::Null);
+    app.assert_still_serving().await;
 }
 
 async fn variables_and_get_requests(backend: Backend) {
@@ -199,12 +200,14 @@ async fn variables_and_get_requests(backend: Backend) {
     let reply = app.send(request).await;
     assert_eq!(reply.status, 405);
     assert_eq!(reply.header("allow"), "POST");
+    app.assert_still_serving().await;
 }
 
 async fn status_codes_follow_the_negotiated_media_type(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
+    let app = app.with_fixture().await;
     const GQL: &str = "application/graphql-response+json; charset=utf-8";
     const JSON: &str = "application/json; charset=utf-8";
     // K05: malformed requests are 400 whatever the Accept; the unknown field depends on it.
@@ -264,6 +267,7 @@ async fn status_codes_follow_the_negotiated_media_type(backend: Backend) {
         .await;
     assert_eq!(reply.status, 406);
     assert!(reply.json()["errors"].is_array());
+    app.assert_still_serving().await;
 }
 
 async fn only_json_bodies_are_executed(backend: Backend) {
@@ -321,6 +325,7 @@ async fn only_json_bodies_are_executed(backend: Backend) {
         .send(app.client.put(format!("{}/graphql", app.base)))
         .await;
     assert_eq!((reply.status, reply.header("allow")), (405, "GET, POST"));
+    app.assert_still_serving().await;
 }
 
 async fn hostile_documents_get_ordinary_errors(backend: Backend) {
