@@ -163,13 +163,7 @@ async fn k08_rows_written_by_other_tools_match(backend: Backend) {
         let identifier = identifier.replace('{', "%7B").replace('}', "%7D");
         let reply = app.sessions(&identifier, Some(&staff)).await;
         assert_eq!(reply.status, 200, "{identifier}");
-        let urls: Vec<String> = reply
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
-            .collect();
+        let urls = reply.rest_meeting_urls();
         assert_eq!(
             urls,
             [

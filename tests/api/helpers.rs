@@ -182,6 +182,16 @@ impl Reply {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
+    /// The `MeetingUrl`s of a REST sessions body, in order.
+    pub fn rest_meeting_urls(&self) -> Vec<String> {
+        self.json()
+            .as_array()
+            .unwrap_or_else(|| panic!("expected a list: {}", self.body))
+            .iter()
+            .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)

@@ -242,15 +242,7 @@ async fn lists_replace_and_references_reach_the_database(backend: Backend) {
             "meetingUrl": url_of(SESSION_C), "startDateTime": "2026-03-06 15:00:00", "endDateTime": "2026-03-06 16:00:00", "attendees": [PEER]}]
     })).await;
     let learner = app.token(LEARNER, &["Student"]);
-    let urls: Vec<String> = app
-        .sessions("me", Some(&learner))
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
-        .collect();
+    let urls = app.sessions("me", Some(&learner)).await.rest_meeting_urls();
     assert_eq!(urls, [url_of(SESSION_A), url_of(SESSION_B)]);
     assert_eq!(
         app.sessions(LEARNER, Some(&app.token(S1, &["StaffMember"])))
@@ -269,15 +261,7 @@ async fn lists_replace_and_references_reach_the_database(backend: Backend) {
     // Moving a session's start moves it in every attendee's order.
     app.import(&json!({"sessions": [{"id": SESSION_A, "teacherId": T2, "partnerId": PARTNER, "contentItemId": CONTENT,
         "meetingUrl": url_of(SESSION_A), "startDateTime": "2026-03-07T00:00:00Z", "endDateTime": "2026-03-07T01:00:00Z", "attendees": [LEARNER]}]})).await;
-    let urls: Vec<String> = app
-        .sessions("me", Some(&learner))
-        .await
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
-        .collect();
+    let urls = app.sessions("me", Some(&learner)).await.rest_meeting_urls();
     assert_eq!(urls, [url_of(SESSION_B), url_of(SESSION_A)]);
     // Two users of one file may swap logins.
     app.import(&json!({"users": [

@@ -243,14 +243,7 @@ async fn authorization_table_on_both_surfaces(backend: Backend) {
             Expect::Sessions(ids) => {
                 assert_eq!(rest.status, 200, "{case}: {}", rest.body);
                 let urls: Vec<String> = ids.iter().map(|id| url_of(id)).collect();
-                let rest_urls: Vec<String> = serde_json::from_str::<serde_json::Value>(&rest.body)
-                    .unwrap()
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|s| s["MeetingUrl"].as_str().unwrap().to_owned())
-                    .collect();
-                assert_eq!(rest_urls, urls, "{case} (REST)");
+                assert_eq!(rest.rest_meeting_urls(), urls, "{case} (REST)");
                 assert_eq!(
                     meeting_urls(&gql["data"]["userSessions"]),
                     urls,
