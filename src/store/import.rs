@@ -33,12 +33,6 @@ pub struct ImportReport {
     pub sessions: usize,
 }
 
-impl ImportReport {
-    pub fn records(&self) -> usize {
-        self.centers + self.users + self.teachers + self.sessions
-    }
-}
-
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
