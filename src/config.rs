@@ -162,7 +162,7 @@ fn parse_bool(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err("expected true or false".into()),
+        _ => Err("expected true or false (or yes/no, on/off, 1/0)".into()),
     }
 }
 

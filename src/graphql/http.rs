@@ -143,16 +143,49 @@ struct Params {
 }
 
 fn params_from_json(body: &[u8]) -> Result<Params, Rejection> {
-    let value: Json = serde_json::from_slice(body)
-        .map_err(|e| Rejection::bad_request(format!("The request body is not valid JSON: {e}.")))?;
-    match value {
-        Json::Object(map) => params_from_map(map),
-        Json::Array(_) => Err(Rejection::bad_request(
-            "Batched requests (a JSON array) are not supported: send one operation per request.",
-        )),
-        _ => Err(Rejection::bad_request(
-            "The request body must be a JSON object with a \"query\" string.",
-        )),
+    match serde_json::from_slice::<UniqueObject>(body) {
+        Ok(UniqueObject(map)) => params_from_map(map),
+        // Only a refused body is parsed again, to say what is wrong with it.
+        Err(err) => Err(Rejection::bad_request(match serde_json::from_slice::<Json>(body) {
+            Err(e) => format!("The request body is not valid JSON: {e}."),
+            Ok(Json::Array(_)) => {
+                "Batched requests (a JSON array) are not supported: send one operation per request.".to_owned()
+            }
+            Ok(Json::Object(_)) => format!("The request body is not acceptable: {err}."),
+            Ok(_) => "The request body must be a JSON object with a \"query\" string.".to_owned(),
+        })),
+    }
+}
+
+/// A JSON object whose keys are unique. serde_json keeps the last of repeated keys, while a
+/// proxy or log reading the first would see another request; refuse the ambiguity instead.
+struct UniqueObject(Map<String, Json>);
+
+impl<'de> serde::Deserialize<'de> for UniqueObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut entries: A,
+            ) -> Result<UniqueObject, A::Error> {
+                let mut map = Map::new();
+                while let Some((key, value)) = entries.next_entry::<String, Json>()? {
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key \"{key}\" appears twice"
+                        )));
+                    }
+                    map.insert(key, value);
+                }
+                Ok(UniqueObject(map))
+            }
+        }
+        deserializer.deserialize_map(Keys)
     }
 }
 
@@ -201,6 +234,12 @@ fn params_from_map(map: Map<String, Json>) -> Result<Params, Rejection> {
 fn params_from_query_string(raw: Option<&str>) -> Result<Params, Rejection> {
     let mut map = Map::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        // The decoder replaces bytes that are not UTF-8; refuse them instead of guessing.
+        if (key.contains('\u{FFFD}') || value.contains('\u{FFFD}'))
+            && !raw.unwrap_or("").to_ascii_uppercase().contains("%EF%BF%BD")
+        {
+            return Err(Rejection::bad_request("The query string is not UTF-8."));
+        }
         let value = match key.as_ref() {
             "variables" | "extensions" if !value.is_empty() => serde_json::from_str(&value)
                 .map_err(|e| {

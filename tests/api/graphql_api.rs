@@ -192,6 +192,14 @@ async fn variables_and_get_requests(backend: Backend) {
         );
     }
 
+    // Regression: bytes that are not UTF-8 were replaced and parsed.
+    let reply = app.get("/graphql?query=%FF", None).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("UTF-8"));
+
     // Mutations are never run over GET.
     let request = app
         .client
@@ -216,6 +224,12 @@ async fn status_codes_follow_the_negotiated_media_type(backend: Backend) {
         (r#"{"qeury":"{ __typename }"}"#, 400, 400),
         (r#"{"query":"{ __typename }","variables":[]}"#, 400, 400),
         (r#"[{"query":"{ __typename }"}]"#, 400, 400),
+        // Regression: repeated keys were accepted, the last one winning.
+        (
+            r#"{"query":"{ __typename }","query":"{ userSessions }"}"#,
+            400,
+            400,
+        ),
         (r#"{"query":"{ notAField }"}"#, 200, 400),
         (r#"{"query":"{ __typename "}"#, 200, 400),
     ];
