@@ -271,13 +271,7 @@ async fn status_codes_follow_the_negotiated_media_type(backend: Backend) {
     assert_eq!((reply.status, reply.header("content-type")), (200, JSON));
     assert_eq!(reply.json(), json!({"data": {"__typename": "Query"}}));
     let reply = app
-        .send(
-            app.client
-                .post(format!("{}/graphql", app.base))
-                .header("content-type", "application/json")
-                .header("accept", "text/html")
-                .body(r#"{"query":"{ __typename }"}"#),
-        )
+        .graphql_accepting("{ __typename }", None, "text/html")
         .await;
     assert_eq!(reply.status, 406);
     assert!(reply.json()["errors"].is_array());

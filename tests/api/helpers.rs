@@ -235,6 +235,20 @@ impl TestApp {
         self.graphql_body(json!({ "query": query }), token).await
     }
 
+    /// A GraphQL POST with an explicit `Accept` header.
+    pub async fn graphql_accepting(&self, query: &str, token: Option<&str>, accept: &str) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .body(json!({ "query": query }).to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
     pub async fn graphql_body(&self, body: Value, token: Option<&str>) -> Reply {
         let mut request = self
             .client

@@ -73,14 +73,10 @@ async fn refused(app: &TestApp, query: &str, limit: &str) {
         "the error does not name {limit}: {message}"
     );
     // With graphql-response+json the same refusal is a 400.
-    let request = app
-        .client
-        .post(format!("{}/graphql", app.base))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .header("accept", "application/graphql-response+json")
-        .body(json!({"query": query}).to_string());
-    assert_eq!(app.send(request).await.status, 400);
+    let reply = app
+        .graphql_accepting(query, Some(&token), "application/graphql-response+json")
+        .await;
+    assert_eq!(reply.status, 400);
 }
 
 async fn k03_introspection_works_and_heavy_queries_do_not(backend: Backend) {

@@ -265,16 +265,10 @@ async fn outages_fail_fast_and_heal_by_themselves() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
     // GraphQL fails in its own shape and media type (the deadline, or the pool's acquire
     // timeout, whichever comes first).
-    let request = app
-        .client
-        .post(format!("{}/graphql", app.base))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .header("accept", "application/graphql-response+json")
-        .body(format!(
-            r#"{{"query":"{{ userSessions(userIdentifier: \"{LEARNER}\") {{ name }} }}"}}"#
-        ));
-    let reply = app.send(request).await;
+    let query = format!(r#"{{ userSessions(userIdentifier: "{LEARNER}") {{ name }} }}"#);
+    let reply = app
+        .graphql_accepting(&query, Some(&token), "application/graphql-response+json")
+        .await;
     assert_eq!(
         reply.header("content-type"),
         "application/graphql-response+json; charset=utf-8"
