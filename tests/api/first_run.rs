@@ -68,6 +68,14 @@ fn start(dir: &std::path::Path) -> (Server, Vec<String>) {
     (Server { child, addr, log }, lines)
 }
 
+fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn run_shell(line: &str) -> String {
     let output = Command::new("sh")
         .arg("-c")
@@ -146,11 +154,7 @@ fn token_import_migrate_and_bad_configuration_from_the_command_line() {
         .args(["--database-url", &db, "migrate"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 
     let file = dir.path().join("data.json");
     std::fs::write(&file, sessions_gateway::demo::DOCUMENT).unwrap();
@@ -159,11 +163,7 @@ fn token_import_migrate_and_bad_configuration_from_the_command_line() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("imported 2 centers, 4 users, 2 teachers, 3 sessions"));
 
@@ -189,11 +189,7 @@ fn token_import_migrate_and_bad_configuration_from_the_command_line() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let token = String::from_utf8(out.stdout).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.validate_aud = false;

@@ -195,10 +195,7 @@ async fn variables_and_get_requests(backend: Backend) {
     // Regression: bytes that are not UTF-8 were replaced and parsed.
     let reply = app.get("/graphql?query=%FF", None).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.json()["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("UTF-8"));
+    assert!(message(&reply.json()).contains("UTF-8"));
 
     // Mutations are never run over GET.
     let request = app
@@ -310,13 +307,7 @@ async fn only_json_bodies_are_executed(backend: Backend) {
         );
         let body = reply.json();
         assert_eq!(codes(&body), ["UNSUPPORTED_MEDIA_TYPE"], "{content_type:?}");
-        assert!(
-            body["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("Content-Type"),
-            "{body}"
-        );
+        assert!(message(&body).contains("Content-Type"), "{body}");
     }
     let reply = app
         .send(
@@ -368,23 +359,14 @@ async fn hostile_documents_get_ordinary_errors(backend: Backend) {
     assert_eq!(reply.status, 200);
     let body = reply.json();
     assert_eq!(codes(&body), ["GRAPHQL_VALIDATION_FAILED"], "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("recursion depth"),
-        "{body}"
-    );
+    assert!(message(&body).contains("recursion depth"), "{body}");
     // K12: a batch of 1,000 operations is refused as a whole.
     let batch: Vec<Value> = (0..1000)
         .map(|_| json!({"query": "{ __typename }"}))
         .collect();
     let reply = app.graphql_body(Value::Array(batch), Some(&token)).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.json()["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("Batched"));
+    assert!(message(&reply.json()).contains("Batched"));
     // The server still answers.
     let body = app
         .graphql(

@@ -389,6 +389,13 @@ pub fn url_of(session: &str) -> String {
     format!("https://meet.example.test/{session}")
 }
 
+/// The first error message of a GraphQL body.
+pub fn message(body: &Value) -> &str {
+    body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {body}"))
+}
+
 /// Every error code in a GraphQL body.
 pub fn codes(body: &Value) -> Vec<String> {
     body["errors"]
